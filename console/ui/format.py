@@ -1,0 +1,100 @@
+"""Pure formatting helpers shared by the widgets (no textual import, easy to test).
+
+Every function accepts missing values (None, NaN) and returns a short, fixed-shape
+string, because a pane at 80 columns has no room for surprises.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from console.engine.model import Overall, Snapshot, Verdict
+
+MISSING = "–"
+"""What a cell shows when there is no value."""
+
+
+def is_number(value: float | None) -> bool:
+    """True for a real, finite number (not None, not NaN, not infinite)."""
+    return value is not None and math.isfinite(value)
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """'5.0%' or the missing mark."""
+    return f"{value:.{digits}f}%" if value is not None and is_number(value) else MISSING
+
+
+def duration(seconds: float | None) -> str:
+    """A compact countdown: '45s', '12m03s', '4h12m', '2d03h'."""
+    if seconds is None or not is_number(seconds):
+        return MISSING
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def age(at: float | None, now: float) -> str:
+    """How long ago, e.g. '3s ago'; the missing mark when never."""
+    if at is None or not is_number(at):
+        return MISSING
+    return f"{duration(now - at)} ago"
+
+
+def clock(ts: float) -> str:
+    """UTC wall clock 'HH:MM:SS' (UTC so that every viewer reads the same time)."""
+    return time.strftime("%H:%M:%S", time.gmtime(ts))
+
+
+def ms(value: float | None) -> str:
+    """'123 ms' or the missing mark."""
+    return f"{value:.0f} ms" if value is not None and is_number(value) else MISSING
+
+
+def number(value: float | None, digits: int = 2) -> str:
+    """A plain number or the missing mark."""
+    return f"{value:.{digits}f}" if value is not None and is_number(value) else MISSING
+
+
+def overall_class(overall: Overall) -> str:
+    """The CSS class a verdict is painted with (theme variables, never hex)."""
+    return {
+        Overall.OK: "ok",
+        Overall.WARN: "warn",
+        Overall.BREACH: "bad",
+        Overall.INSUFFICIENT: "warn",
+        Overall.ROLLED_BACK: "bad",
+    }[overall]
+
+
+def verdict_style(verdict: Verdict) -> str:
+    """Rich markup style for a gate verdict, from theme variables."""
+    return {
+        Verdict.PASS: "$success",
+        Verdict.WARN: "$warning",
+        Verdict.BREACH: "bold $error",
+        Verdict.INSUFFICIENT: "$warning",
+    }[verdict]
+
+
+def stage_text(snap: Snapshot) -> str:
+    """'stage 2/5' (or 'stage 0/5' before the first raise)."""
+    return f"stage {snap.stage + 1}/{len(snap.levels)}"
+
+
+def hold_left(snap: Snapshot, now: float) -> float | None:
+    """Seconds left in the hold, None when no hold runs."""
+    if snap.hold_ends_at is None:
+        return None
+    return max(0.0, snap.hold_ends_at - now)
+
+
+def next_level(snap: Snapshot) -> int | None:
+    """The next planned level above the current one, None at the top."""
+    nxt = snap.stage + 1
+    return snap.levels[nxt] if 0 <= nxt < len(snap.levels) else None

@@ -1,0 +1,100 @@
+"""The main screen: everything the on-call engineer watches, re-rendered from each
+snapshot. It holds no state of its own beyond the last snapshot's rendering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+
+from console.engine.model import Phase, Snapshot
+from console.ui.widgets.gate_table import GateTable
+from console.ui.widgets.health_strip import HealthStrip
+from console.ui.widgets.journal_tail import JournalTail
+from console.ui.widgets.metric_chart import MetricChart
+from console.ui.widgets.rollback_panel import RollbackPanel
+from console.ui.widgets.spark_panel import SparkPanel
+from console.ui.widgets.status_line import StatusLine
+from console.ui.widgets.summaries import Summaries
+from console.ui.widgets.tiny_summary import TinySummary
+from console.ui.widgets.traffic_slider import TrafficSlider
+
+CHARTS: tuple[tuple[str, str], ...] = (
+    ("auth_success_pct", "auth ok %"),
+    ("payment_success_pct", "payments ok %"),
+    ("auth_p95_s", "auth p95 s"),
+    ("auth_error_pct", "auth err %"),
+    ("txn_per_s", "tx/s"),
+    ("ws_connections", "ws conns"),
+    ("ws_reconnects_per_h", "ws reconn/h"),
+    ("traffic_pct", "traffic %"),
+)
+"""Charted metrics in order of importance: small screens show the first ones."""
+
+MAIN_CSS = Path(__file__).with_name("main.tcss")
+"""Loaded by the app: Textual does not load a default screen's own CSS_PATH."""
+
+
+class MainScreen(Screen[None]):
+    """Status line, traffic, charts (or sparklines), health, gates, journal."""
+
+    def __init__(self, *, low_bandwidth: bool, chart_interval_s: float = 1.0) -> None:
+        super().__init__()
+        self.low_bandwidth = low_bandwidth
+        self.chart_interval_s = chart_interval_s
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        with Vertical(id="main"):
+            with Horizontal(id="top"):
+                yield TrafficSlider(id="traffic")
+                yield Summaries(id="summaries")
+            yield RollbackPanel(id="rollback")
+            with Vertical(id="charts"):
+                for rank, (metric, title) in enumerate(CHARTS, start=1):
+                    chart = MetricChart(
+                        metric, title, min_interval_s=self.chart_interval_s
+                    )
+                    chart.add_class(f"rank-{rank}")
+                    yield chart
+            yield SparkPanel(CHARTS, id="sparks")
+            yield HealthStrip(id="health")
+            yield GateTable(id="gates")
+            yield JournalTail(id="journal")
+        yield TinySummary(id="tiny")
+
+    def on_mount(self) -> None:
+        self.set_class(self.low_bandwidth, "-low-bandwidth")
+        self.query_one(TrafficSlider).focus()
+
+    def set_low_bandwidth(self, on: bool) -> None:
+        """Switch between charts and numbers-with-sparklines."""
+        self.low_bandwidth = on
+        self.set_class(on, "-low-bandwidth")
+
+    def tick(self, snap: Snapshot | None, now: float) -> None:
+        """Once a second: only the countdowns move."""
+        self.query_one(StatusLine).show(snap, now)
+        self.query_one(TinySummary).show(snap, now)
+        if snap is not None:
+            self.query_one(TrafficSlider).show(snap, now)
+
+    def show(self, snap: Snapshot, now: float) -> None:
+        """Render a whole snapshot."""
+        self.tick(snap, now)
+        self.set_class(snap.phase is Phase.ROLLED_BACK, "-rolled-back")
+        self.query_one(Summaries).show(snap, now)
+        self.query_one(RollbackPanel).show(snap)
+        self.query_one(HealthStrip).show(snap, now)
+        self.query_one(GateTable).show(snap)
+        self.query_one(JournalTail).show(snap)
+        targets = {g.metric: g.threshold for g in snap.gates}
+        if self.low_bandwidth:
+            self.query_one(SparkPanel).show(snap.series, targets)
+            return
+        for chart in self.query(MetricChart):
+            # A hidden chart is not rebuilt: it catches up on the next snapshot.
+            if chart.display:
+                chart.show(snap.series.get(chart.metric, ()), targets.get(chart.metric))

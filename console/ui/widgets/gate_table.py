@@ -1,0 +1,47 @@
+"""Each gate with its verdict and its why (value, threshold, window, samples, age)."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from console.engine.model import GateResult, Snapshot, Verdict
+from console.ui import format as fmt
+
+_MARK = {
+    Verdict.PASS: "✓",
+    Verdict.WARN: "!",
+    Verdict.BREACH: "✗",
+    Verdict.INSUFFICIENT: "?",
+}
+
+
+def gate_line(g: GateResult) -> Content:
+    """'✓ PASS  auth_success  auth_success_pct 99.80 % > 99.5 over 60 s (...)'."""
+    style = fmt.verdict_style(g.verdict)
+    label = "NO DATA" if g.verdict is Verdict.INSUFFICIENT else g.verdict.value
+    streak = ""
+    if g.verdict in (Verdict.WARN, Verdict.BREACH):
+        streak = f" [{g.consecutive_breaches}/{g.breaches_needed}]"
+    return Content.assemble(
+        (f"{_MARK[g.verdict]} {label:<7}", style),
+        (f" {g.name:<15}", "bold"),
+        f" {g.why}{streak}",
+    )
+
+
+class GateTable(Static):
+    """One line per gate; long whys wrap only on wide screens (ellipsis at 80)."""
+
+    DEFAULT_CSS = """
+    GateTable {
+        height: auto; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    """
+
+    def show(self, snap: Snapshot) -> None:
+        """Re-render from a snapshot."""
+        if not snap.gates:
+            self.update("gates: none evaluated yet (INSUFFICIENT DATA)")
+            return
+        self.update(Content("\n").join(gate_line(g) for g in snap.gates))

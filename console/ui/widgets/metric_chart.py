@@ -1,0 +1,129 @@
+"""One live chart (textual-plotext) that redraws only when its data changed.
+
+A changed chart re-sends its whole area to the terminal, so this widget keeps the
+cost down: identical data is not redrawn, and redraws are at most one per
+``min_interval_s``. Gaps (NaN) stay gaps, and empty, single-point or constant data
+draws a readable chart instead of raising.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+from textual.color import Color
+from textual.timer import Timer
+from textual_plotext import PlotextPlot
+
+Points = Sequence[tuple[float, float]]
+
+
+def segments(points: Points) -> list[tuple[list[float], list[float]]]:
+    """Split (t, v) points at NaN/inf values into runs of finite points."""
+    runs: list[tuple[list[float], list[float]]] = []
+    xs: list[float] = []
+    ys: list[float] = []
+    for t, v in points:
+        if math.isfinite(v) and math.isfinite(t):
+            xs.append(t)
+            ys.append(v)
+        elif xs:
+            runs.append((xs, ys))
+            xs, ys = [], []
+    if xs:
+        runs.append((xs, ys))
+    return runs
+
+
+def y_range(values: Sequence[float], target: float | None) -> tuple[float, float]:
+    """Limits that contain the data and the target, never a zero-height range."""
+    pool = [*values, *([target] if target is not None else [])]
+    lo, hi = min(pool), max(pool)
+    pad = (hi - lo) * 0.1 or max(abs(hi) * 0.01, 1.0)
+    return lo - pad, hi + pad
+
+
+class MetricChart(PlotextPlot):
+    """A small line chart of one metric with its target drawn as a line."""
+
+    DEFAULT_CSS = """
+    MetricChart { height: 1fr; width: 1fr; min-height: 4; }
+    """
+
+    def __init__(
+        self,
+        metric: str,
+        title: str,
+        *,
+        min_interval_s: float = 1.0,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes="chart")
+        self.metric = metric
+        self.title = title
+        self.min_interval_s = min_interval_s
+        self.draws = 0
+        """How many times the plot was rebuilt (tests and the bench read it)."""
+        self._signature: object = None
+        self._pending: tuple[Points, float | None] | None = None
+        self._last_draw = -math.inf
+        self._timer: Timer | None = None
+
+    def show(self, points: Points, target: float | None) -> None:
+        """Offer new data; it is drawn now, later (rate limit) or not at all (same)."""
+        signature = (tuple(points[-400:]), target)
+        if signature == self._signature:
+            return
+        self._signature = signature
+        self._pending = (points, target)
+        wait = self._last_draw + self.min_interval_s - time.monotonic()
+        if wait <= 0:
+            self._flush()
+        elif self._timer is None:
+            self._timer = self.set_timer(wait, self._flush)
+
+    def _flush(self) -> None:
+        self._timer = None
+        if self._pending is None:
+            return
+        points, target = self._pending
+        self._pending = None
+        self._last_draw = time.monotonic()
+        self.draws += 1
+        self._draw(points, target)
+        self.refresh()
+
+    def _colour(self, variable: str) -> tuple[int, int, int]:
+        value = self.app.theme_variables.get(variable, "white")
+        try:
+            return Color.parse(value).rgb
+        except Exception:  # ansi theme names: fall back to plain
+            return (200, 200, 200)
+
+    def _draw(self, points: Points, target: float | None) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        runs = segments(points)
+        values = [v for _, ys in runs for v in ys]
+        if not values:
+            plt.title(f"{self.title}: no data")
+            return
+        x_end = max(xs[-1] for xs, _ in runs)
+        last = runs[-1][1][-1]
+        plt.title(f"{self.title} {last:.4g}")
+        colour = self._colour("primary")
+        for xs, ys in runs:
+            rel = [x - x_end for x in xs]
+            if len(xs) == 1:
+                plt.scatter(rel, ys, color=colour, marker="dot")
+            else:
+                plt.plot(rel, ys, color=colour, marker="braille")
+        lo, hi = y_range(values, target)
+        plt.ylim(lo, hi)
+        # Rows are scarce: the x axis (seconds ago) is implied by the layout.
+        plt.xticks([])
+        plt.yfrequency(2)
+        if target is not None:
+            plt.hline(target, self._colour("warning"))

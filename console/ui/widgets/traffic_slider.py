@@ -1,0 +1,118 @@
+"""The traffic slider: a bar of planned levels that the arrow keys walk along.
+
+Textual has no slider, and one of our own is a bar plus three bindings. The slider
+never changes traffic itself: Enter posts :class:`TrafficSlider.ShiftRequested` and
+the app opens the confirmation that shows from, to and the gate verdicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from console.engine.model import Phase, Snapshot
+from console.ui import format as fmt
+
+
+def bar(width: int, effective: float | None, chosen: float | None) -> Content:
+    """A bar ``width`` cells wide: filled up to the effective share, the chosen
+    level marked with a caret-like block."""
+    width = max(4, width)
+    filled = 0 if effective is None else round(width * max(0.0, effective) / 100)
+    mark = None if chosen is None else min(width - 1, round(width * chosen / 100))
+    cells: list[tuple[str, str]] = []
+    for i in range(width):
+        if i == mark:
+            cells.append(("▲" if i >= filled else "◆", "bold $accent"))
+        elif i < filled:
+            cells.append(("█", "$primary"))
+        else:
+            cells.append(("░", "dim"))
+    return Content.assemble("▕", *cells, "▏")
+
+
+class TrafficSlider(Widget, can_focus=True):
+    """The traffic pane: share now, chosen next level, hold and rollback timing."""
+
+    DEFAULT_CSS = """
+    TrafficSlider { height: 3; width: 1fr; padding: 0 1; }
+    TrafficSlider:focus { background: $boost; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "move(-1)", "Lower level", show=False),
+        Binding("right", "move(1)", "Next level", show=False),
+        Binding("enter", "apply", "Apply level", show=False),
+    ]
+
+    class ShiftRequested(Message):
+        """The person asked to move traffic to ``to_pct`` (not yet confirmed)."""
+
+        def __init__(self, to_pct: float) -> None:
+            super().__init__()
+            self.to_pct = to_pct
+
+    chosen: reactive[int] = reactive(0)
+    """Index into the levels (0 means 0%, i means levels[i - 1])."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._snap: Snapshot | None = None
+        self._now = 0.0
+        self._levels: Sequence[int] = ()
+
+    @property
+    def choices(self) -> list[int]:
+        """0% followed by the planned levels."""
+        return [0, *self._levels]
+
+    def show(self, snap: Snapshot, now: float) -> None:
+        """Take a new snapshot; the choice follows the plan until the person moves."""
+        moved = self._snap is not None and self.chosen != self._default_choice()
+        self._snap, self._now, self._levels = snap, now, snap.levels
+        if not moved:
+            self.chosen = self._default_choice()
+        self.chosen = min(self.chosen, len(self.choices) - 1)
+        self.refresh()
+
+    def _default_choice(self) -> int:
+        if self._snap is None:
+            return 0
+        return min(self._snap.stage + 2, len(self._snap.levels))
+
+    def action_move(self, step: int) -> None:
+        """Walk to the previous or next planned level."""
+        self.chosen = max(0, min(len(self.choices) - 1, self.chosen + step))
+
+    def action_apply(self) -> None:
+        """Ask for the chosen level; the app confirms before anything moves."""
+        if self._snap is not None:
+            self.post_message(self.ShiftRequested(float(self.choices[self.chosen])))
+
+    def render(self) -> Content:
+        snap = self._snap
+        if snap is None:
+            return Content("traffic: waiting for the engine…")
+        to = self.choices[self.chosen]
+        now_pct = snap.traffic_pct
+        head = Content.assemble(
+            ("traffic ", "bold"), (fmt.pct(now_pct), "bold"), f" → next {to}%"
+        )
+        keys = ("  ←/→ Enter", "dim")
+        if snap.phase is Phase.ROLLED_BACK:
+            head = Content.assemble(
+                ("traffic ", "bold"),
+                (fmt.pct(now_pct), "bold"),
+                (" ROLLED BACK", "bold $error"),
+            )
+            keys = ("  a re-arms", "bold $error")
+        width = max(10, self.size.width - 4)
+        hold = fmt.hold_left(snap, self._now)
+        foot = Content.assemble(f"hold left {fmt.duration(hold)}", keys)
+        return Content("\n").join([head, bar(width, now_pct, to), foot])

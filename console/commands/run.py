@@ -1,10 +1,166 @@
-"""`boop-console` subcommands: run (being built)."""
+"""`boop-console run`: the interactive console against the configured environments.
+
+Also :func:`run_app`, which the demo command calls with its own engine. Textual is
+imported inside the functions, so `boop-console --help` stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import asyncio
+import getpass
+import importlib
+import inspect
+import logging
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from console.errors import ConsoleError
+
+if TYPE_CHECKING:
+    from console.config import Config
+    from console.engine.model import EngineAPI
+    from console.ui.protocols import CredentialEditor, FaultMenu
+
+log = logging.getLogger("console.commands.run")
 
 
-def register(sub: "argparse._SubParsersAction[Any]") -> None:
-    """Add this module's subcommands to the parser."""
+def who_am_i() -> str:
+    """'user@host' for the journal (local facts only, no lookup)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def route_logging(log_file: Path | None) -> None:
+    """Send the console's logging to a file, never to the terminal the app owns.
+
+    Without a file, a NullHandler keeps Python's last-resort handler from writing
+    warnings over the screen.
+    """
+    root = logging.getLogger("console")
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.propagate = False
+    if log_file is None:
+        root.addHandler(logging.NullHandler())
+        return
+    log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+async def _maybe_call(obj: object, *names: str) -> None:
+    """Call the first of ``names`` that ``obj`` has, awaiting it if needed."""
+    for name in names:
+        method = getattr(obj, name, None)
+        if callable(method):
+            result = method()
+            if inspect.isawaitable(result):
+                await result
+            return
+
+
+def run_app(
+    engine: EngineAPI,
+    *,
+    theme: str | None = None,
+    low_bandwidth: bool = False,
+    faults: FaultMenu | None = None,
+    credentials: CredentialEditor | None = None,
+    who: str | None = None,
+    log_file: Path | None = None,
+) -> int:
+    """Run the console app on ``engine`` until the person quits; return the exit code.
+
+    The engine's own lifecycle runs in the app's event loop: ``start()`` (if it has
+    one) before the first frame, ``close()`` or ``aclose()`` after the last, also on
+    a crash or SIGHUP, so that no task keeps the process alive.
+    ``theme`` None picks one for $TERM (16 colours on TERM=linux or screen).
+    """
+    from console.ui.app import ConsoleApp
+    from console.ui.themes import theme_for_terminal
+
+    route_logging(log_file)
+    app = ConsoleApp(
+        engine,
+        theme=theme or theme_for_terminal(os.environ.get("TERM")),
+        low_bandwidth=low_bandwidth,
+        faults=faults,
+        credentials=credentials,
+        who=who or who_am_i(),
+    )
+
+    async def main() -> None:
+        await _maybe_call(engine, "start")
+        try:
+            await app.run_async()
+        finally:
+            await _maybe_call(engine, "aclose", "close")
+
+    asyncio.run(main())
+    return app.return_code or 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from console.config import load_config
+    from console.credentials.store import CredentialStore
+    from console.locations import StatePaths, default_config_path
+
+    path = Path(args.config).expanduser() if args.config else default_config_path()
+    config = load_config(path)  # says how to create one (`boop-console init`)
+    try:
+        # Looked up at run time: the runtime module is built alongside this one.
+        runtime = importlib.import_module("console.engine.runtime")
+    except ImportError as exc:
+        raise ConsoleError(
+            "This installation has no engine runtime (console.engine.runtime).",
+            hint="Reinstall boop-console; `boop-console demo` shows the console.",
+        ) from exc
+    build_engine: Callable[[Config], EngineAPI] = runtime.build_engine
+    engine = build_engine(config)
+    return run_app(
+        engine,
+        theme=args.theme,
+        low_bandwidth=args.low_bandwidth,
+        credentials=CredentialStore(config.credentials),
+        log_file=StatePaths(config.state_path()).log_file,
+    )
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    """Add `run` to the parser."""
+    parser = sub.add_parser(
+        "run",
+        help="open the console on your configured cutover",
+        description="Open the interactive console. Rollback is Ctrl+R on every "
+        "screen; ? lists every key.",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="config file (default: platform config dir; `boop-console init`)",
+    )
+    parser.add_argument(
+        "--theme",
+        metavar="T",
+        default=None,
+        help="boop-dark (default), boop-light, boop-contrast, boop-16 "
+        "(default on TERM=linux/screen), or any Textual theme",
+    )
+    parser.add_argument(
+        "--low-bandwidth",
+        action="store_true",
+        help="numbers and sparklines only (for slow links, <= 0.5 KB/s)",
+    )
+    parser.set_defaults(func=_run)

@@ -1,0 +1,1 @@
+"""Reference programs the console's terminal cost is compared with."""

@@ -1,0 +1,64 @@
+"""What the engine needs from the parts around it, as small protocols.
+
+The runtime (console/engine/runtime.py) fills these with the real probes, checklist,
+credentials and stream client; tests fill them with fakes. Each is optional: a
+missing part shows as "not configured" and never as a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from console.engine.model import (
+    ChecklistSummary,
+    CredentialSummary,
+    HealthState,
+    StreamState,
+)
+
+
+class Monitors(Protocol):
+    """The console's own probes (health, vendor WebSocket). Runs its own loops."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def health(self) -> Sequence[HealthState]: ...
+
+    def streams(self) -> Sequence[StreamState]: ...
+
+    def probe_log(self) -> Sequence[str]:
+        """Recent probe results, one line each, for the evidence bundle."""
+        ...
+
+
+class Checklist(Protocol):
+    def premigration_blockers(self) -> list[str]:
+        """Open pre-migration items; traffic may not leave 0% while any remain."""
+        ...
+
+    def summary(self) -> ChecklistSummary | None: ...
+
+
+class Credentials(Protocol):
+    def summaries(self) -> Sequence[CredentialSummary]: ...
+
+
+class InFlight(Protocol):
+    """Work started on the BOOP side that rollback lets finish, then cancels."""
+
+    def inflight(self) -> int:
+        """How many contexts/transactions are open on BOOP now."""
+        ...
+
+    async def cancel_inflight(self, reason: str) -> int:
+        """Cancel what is still open; returns how many were cancelled."""
+        ...
+
+
+class Notifier(Protocol):
+    async def send(self, title: str, body: str) -> str | None:
+        """Send to every configured target; returns a problem or None."""
+        ...

@@ -7,7 +7,7 @@ design sets a budget, PASS or FAIL next to the figure (nothing is asserted).
     python -m bench                    # everything (about 10 minutes)
     python -m bench --quick            # fewer and shorter runs (about 4 minutes)
     python -m bench --only terminal --only first_frame
-    python -m bench --console "boop-console demo" --console-marker traffic
+    python -m bench --console "boop-console demo" --console-marker "ROLL BACK"
 
 A run with --only writes bench/out/RESULTS-<names>.md unless --output is given, so a
 partial run never replaces the committed full report.
@@ -396,8 +396,9 @@ def parse_args(argv: Sequence[str]) -> tuple[Settings, Path]:
     )
     parser.add_argument(
         "--console-marker",
-        default="BOOP",
-        help="text on the console's first full frame (default: %(default)s)",
+        default="PROD (production)",
+        help="text on the console's first full frame: the start of its status line "
+        "once the engine's first snapshot is drawn (default: %(default)s)",
     )
     parser.add_argument("--low-bandwidth-flag", default="--low-bandwidth")
     parser.add_argument("--module-timeout", type=float, metavar="S")

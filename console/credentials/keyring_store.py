@@ -69,11 +69,11 @@ def _choose(backend: Any) -> tuple[Any | None, str]:
             why = refusal_reason(child)
             if why is None:
                 return child, ""
-            reasons.append(f"{backend_label(child)}: {why}")
+            reasons.append(f"{why} ({backend_label(child)})")
         return None, "; ".join(reasons) or "no keyring backend is available"
     why = refusal_reason(backend)
     if why is not None:
-        return None, f"{backend_label(backend)} {why}"
+        return None, f"{why} ({backend_label(backend)})"
     return backend, ""
 
 

@@ -258,7 +258,7 @@ class CredentialStore:
             if isinstance(found, ResolvedCredentials):
                 log.debug("credentials for %s from %s", env, found.source)
                 return found
-            outcomes.append(found)
+            outcomes.append(found.rstrip("."))
         raise CredentialError(
             f"No credentials for environment {env!r}. Tried: "
             + "; ".join(outcomes)

@@ -378,19 +378,21 @@ class Checklist:
                 f"Ticking {item_id} needs a note (what was checked, where it is).",
                 hint="Add --note 'security review approved by ... on ...'.",
             )
-        self._set(item_id, ItemState(Status.DONE, who, self._clock(), note.strip()))
+        # A pasted key in a note must not land in the file or the journal.
+        clean = redact(note.strip())
+        self._set(item_id, ItemState(Status.DONE, who, self._clock(), clean))
 
     def untick(self, item_id: str, *, who: str, note: str = "") -> None:
         """Reopen an item."""
         self._definition(item_id)
-        self._set(item_id, ItemState(Status.OPEN, who, self._clock(), note.strip()))
+        self._set(item_id, ItemState(Status.OPEN, who, self._clock(), redact(note)))
 
     def record(
         self, item_id: str, ok: bool, detail: str, *, who: str = CONSOLE_WHO
     ) -> None:
         """Record a measured outcome (done or failed) with its detail."""
         status = Status.DONE if ok else Status.FAILED
-        self._set(item_id, ItemState(status, who, self._clock(), detail))
+        self._set(item_id, ItemState(status, who, self._clock(), redact(detail)))
 
     def set_timeline(self, started_at: float | None, full_at: float | None) -> None:
         """The engine reports when traffic first left 0% and first reached 100%."""

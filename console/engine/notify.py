@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 log = logging.getLogger("console.engine")
@@ -20,6 +22,20 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://…(redacted)"
 
 
+def _load_apprise(urls: Sequence[str]) -> tuple[Any, str | None]:
+    """Build the Apprise object; blocking (apprise imports its plugins lazily)."""
+    with warnings.catch_warnings():
+        # apprise 2.3 imports the stdlib imghdr, deprecated since 3.11: harmless here.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import apprise
+
+        apobj = apprise.Apprise()
+        for url in urls:
+            if not apobj.add(url):
+                return apobj, url
+    return apobj, None
+
+
 class AppriseNotifier:
     """Sends one message to every apprise URL of ``notify.urls``."""
 
@@ -27,16 +43,16 @@ class AppriseNotifier:
         self.urls = list(urls)
         self.timeout_s = timeout_s
 
+    def _build(self) -> tuple[Any, str | None]:
+        return _load_apprise(self.urls)
+
     async def send(self, title: str, body: str) -> str | None:
         """Send; returns None on success or a one-line problem (no URL secrets)."""
         if not self.urls:
             return "no notify.urls configured"
-        import apprise
-
-        apobj = apprise.Apprise()
-        for url in self.urls:
-            if not apobj.add(url):
-                return f"apprise rejected the URL {redact_url(url)}"
+        apobj, rejected = await asyncio.to_thread(self._build)
+        if rejected is not None:
+            return f"apprise rejected the URL {redact_url(rejected)}"
         try:
             async with asyncio.timeout(self.timeout_s):
                 ok = await apobj.async_notify(body=body, title=title)

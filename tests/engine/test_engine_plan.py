@@ -1,0 +1,228 @@
+"""Plan, promotion rules, automatic and manual rollback, stickiness, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+from helpers_engine import (
+    FakeChecklist,
+    FakeMetrics,
+    make_engine,
+    receiver,
+    routing_pct,
+)
+
+from console.engine.journal import Journal
+from console.engine.model import Overall, Phase, Role
+from console.engine.notify import AppriseNotifier
+
+pytestmark = pytest.mark.timeout(30)
+GOOD, BAD = 99.9, 90.0
+
+
+async def wait_for(cond, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def test_raise_needs_checklist_hold_and_gates_or_a_recorded_override(
+    tmp_path: Path,
+) -> None:
+    metrics = FakeMetrics()
+    metrics.values["auth_success_pct"] = GOOD
+    checklist = FakeChecklist(["security review approved"])
+    engine = make_engine(tmp_path, metrics=metrics, checklist=checklist)
+    await engine.start()
+    try:
+        await wait_for(lambda: engine.results["auth_success"].verdict == "PASS")
+        refused = await engine.shift(5, who="ana@jump1", reason="start")
+        assert not refused.ok
+        assert "checklist: 1 pre-migration item(s) open: security review approved" in (
+            refused.message
+        )
+        assert not (tmp_path / "routing.json").exists()
+
+        checklist.blockers.clear()
+        done = await engine.shift(5, who="ana@jump1", reason="start at 5%")
+        assert done.ok, done.message
+        assert routing_pct(tmp_path) == 5
+        assert engine.snapshot().phase is Phase.HOLDING
+
+        preview = engine.preview_shift()
+        assert preview.to_pct == 10 and any(
+            b.startswith("hold:") for b in preview.blockers
+        )
+        skip = await engine.shift(50, who="ana@jump1", reason="hurry")
+        assert not skip.ok and "skips level(s) 10%, 25%" in skip.message
+
+        await wait_for(lambda: engine.snapshot().phase is Phase.READY)
+        assert (await engine.shift(10, who="ana@jump1", reason="next")).ok
+        forced = await engine.shift(
+            50, who="ana@jump1", reason="CAB said so", override=True
+        )
+        assert forced.ok and routing_pct(tmp_path) == 50
+    finally:
+        await engine.stop()
+    last = Journal(tmp_path / "journal.jsonl").entries()[-1]
+    assert last["action"] == "shift (override)"
+    assert last["why"].startswith("CAB said so | override of: ")
+    assert "skips level(s) 25%" in last["why"]
+    assert last["gates"]["auth_success"]["verdict"] == "PASS"
+
+
+async def test_breach_during_hold_rolls_back_with_evidence_and_notification(
+    tmp_path: Path,
+) -> None:
+    metrics = FakeMetrics()
+    metrics.values["auth_success_pct"] = GOOD
+    with receiver() as (url, bodies):
+        engine = make_engine(
+            tmp_path, metrics=metrics, notifier=AppriseNotifier([url], timeout_s=5)
+        )
+        await engine.start()
+        try:
+            await wait_for(lambda: engine.results["auth_success"].verdict == "PASS")
+            assert (await engine.shift(5, who="ana@jump1", reason="go")).ok
+            metrics.values["auth_success_pct"] = BAD
+            await wait_for(lambda: engine.snapshot().phase is Phase.ROLLED_BACK)
+            await wait_for(
+                lambda: engine.snapshot().rollback_steps[-1].status == "done"
+            )
+            snap = engine.snapshot()
+        finally:
+            await engine.stop()
+        assert routing_pct(tmp_path) == 0
+        assert snap.phase is Phase.ROLLED_BACK and snap.overall is Overall.ROLLED_BACK
+        assert [s.status for s in snap.rollback_steps] == [
+            "done",
+            "skipped",
+            "done",
+            "done",
+            "done",
+            "done",
+        ]
+        why = (
+            "auth_success_pct 90.00 % <= 99.5 over 1 s "
+            "(100 samples, data 0.5 s old; breach 2/2)"
+        )
+        assert snap.rolled_back_reason == f"gate auth_success BREACH: {why}"
+        assert why in bodies[0]["message"]
+    entry = next(
+        e
+        for e in Journal(tmp_path / "journal.jsonl").entries()
+        if e["action"] == "rollback"
+    )
+    assert entry["who"] == "ana@jump1 (automatic)"
+    assert entry["why"] == snap.rolled_back_reason
+    assert entry["before"]["pct"] == 5 and entry["after"]["pct"] == 0
+    evidence = Path(snap.evidence_path or "")
+    assert sorted(p.name for p in evidence.iterdir()) == [
+        "config.json",
+        "journal.jsonl",
+        "probes.log",
+        "routing.json",
+        "series.json",
+        "summary.json",
+    ]
+    assert json.loads((evidence / "routing.json").read_text())["before"]["pct"] == 5
+
+
+async def test_rollback_is_sticky_against_gates_timers_and_outside_raises(
+    tmp_path: Path,
+) -> None:
+    metrics = FakeMetrics()
+    metrics.values["auth_success_pct"] = GOOD
+    engine = make_engine(tmp_path, metrics=metrics)
+    await engine.start()
+    try:
+        await wait_for(lambda: engine.results["auth_success"].verdict == "PASS")
+        assert (await engine.shift(5, who="ana@jump1", reason="go")).ok
+        result = await engine.rollback(who="ana@jump1", reason="")
+        assert result.ok and routing_pct(tmp_path) == 0
+        await asyncio.sleep(0.4)  # hold would have elapsed, gates pass
+        assert engine.snapshot().phase is Phase.ROLLED_BACK
+        refused = await engine.shift(5, who="ana@jump1", reason="again", override=True)
+        assert not refused.ok and "re-armed" in refused.message
+
+        # Someone edits the routing file behind the console's back: undone at once.
+        (tmp_path / "routing.json").write_text('{"boop_percent": 25}')
+        await wait_for(lambda: routing_pct(tmp_path) == 0)
+        actions = [e["action"] for e in Journal(tmp_path / "journal.jsonl").entries()]
+        assert "drift" in actions and "rollback re-enforced" in actions
+
+        rearm = await engine.rearm(who="ana@jump1", reason="root cause fixed")
+        assert rearm.ok and engine.snapshot().phase is Phase.NOT_STARTED
+        assert not (tmp_path / "rollback.json").exists()
+    finally:
+        await engine.stop()
+
+
+async def test_rollback_at_zero_is_a_no_op_that_says_so(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path)
+    await engine.open()
+    try:
+        result = await engine.rollback(who="ana@jump1", reason="just in case")
+    finally:
+        await engine.stop()
+    assert result.ok
+    assert result.message.startswith("Nothing to roll back: BOOP traffic is at 0%")
+    assert not (tmp_path / "routing.json").exists()  # the router was not touched
+    assert not (tmp_path / "rollback.json").exists()
+
+
+async def test_read_only_journal_does_not_stop_the_rollback(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path)
+    await engine.open()
+    try:
+        assert (await engine.shift(5, who="a@b", reason="go", override=True)).ok
+        # A directory where the journal file should be: every append fails (even as root).
+        (tmp_path / "journal.jsonl").unlink()
+        (tmp_path / "journal.jsonl").mkdir()
+        result = await engine.rollback(who="a@b", reason="stop")
+        snap = engine.snapshot()
+    finally:
+        await engine.stop()
+    assert result.ok and routing_pct(tmp_path) == 0
+    assert any(w.startswith("journal write failed") for w in snap.warnings)
+
+
+async def test_restart_resumes_level_hold_and_pause_exactly(tmp_path: Path) -> None:
+    first = make_engine(tmp_path)
+    await first.open()
+    assert (await first.shift(10, who="a@b", reason="go", override=True)).ok
+    assert (await first.hold(who="a@b", reason="lunch")).ok
+    saved = first.state
+    await first.stop()
+
+    second = make_engine(tmp_path)
+    await second.open()
+    try:
+        assert second.role is Role.DRIVER
+        assert second.state.stage == 1 and second.state.requested_pct == 10
+        assert second.state.hold_started_at == saved.hold_started_at
+        assert second.state.paused_at == saved.paused_at
+        assert second.snapshot().phase is Phase.PAUSED
+        assert (await second.resume(who="a@b", reason="back")).ok
+        assert second.snapshot().phase is Phase.HOLDING
+    finally:
+        await second.stop()
+
+
+async def test_snapshot_queue_coalesces(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path)
+    await engine.open()
+    q = engine.subscribe()
+    await engine.shift(5, who="a@b", reason="go", override=True)
+    await engine.hold(who="a@b", reason="wait")
+    snap = await q.get()
+    assert snap.phase is Phase.PAUSED  # older snapshots were replaced, not queued
+    await engine.stop()
+    with pytest.raises(Exception, match="stopped"):
+        await q.get()

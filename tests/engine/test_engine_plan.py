@@ -182,7 +182,7 @@ async def test_read_only_journal_does_not_stop_the_rollback(tmp_path: Path) -> N
     await engine.open()
     try:
         assert (await engine.shift(5, who="a@b", reason="go", override=True)).ok
-        # A directory where the journal file should be: every append fails (even as root).
+        # A directory in the journal's place: every append fails, even as root.
         (tmp_path / "journal.jsonl").unlink()
         (tmp_path / "journal.jsonl").mkdir()
         result = await engine.rollback(who="a@b", reason="stop")

@@ -72,7 +72,8 @@ def credentials_verifier(config: Config) -> tuple[Any, Any]:
 
 def open_checklist(config: Config) -> Checklist:
     """The cutover's checklist with the verifiers a CLI can run."""
-    from console.engine.checklist import Checklist
+    from console.engine.checklist import Checklist, journal_hook
+    from console.engine.journal import Journal
     from console.locations import StatePaths
 
     present, rotation = credentials_verifier(config)
@@ -80,6 +81,7 @@ def open_checklist(config: Config) -> Checklist:
     return Checklist(
         paths.checklist,
         verifiers={"pre.credentials": present, "ongoing.rotation": rotation},
+        on_change=journal_hook(Journal(paths.journal)),
     )
 
 

@@ -118,8 +118,11 @@ class CredentialStore:
         keyring_backend: Any | None = None,
         command_timeout_s: float = 10.0,
         clock: Callable[[], float] = time.time,
+        envs: Iterable[str] = (),
     ) -> None:
         self.config = config
+        self.envs = tuple(envs)
+        """Environments :meth:`summaries` covers when given none."""
         self.keyring = KeyringStore(
             config.service, config.keyring_timeout_s, backend=keyring_backend
         )
@@ -325,10 +328,13 @@ class CredentialStore:
         log.info("credentials for %s deleted from %s", env, removed or "nowhere")
         return removed
 
-    def summaries(self, envs: Iterable[str]) -> list[CredentialSummaryData]:
-        """One masked line per environment, with its source or its problem."""
+    def summaries(
+        self, envs: Iterable[str] | None = None
+    ) -> list[CredentialSummaryData]:
+        """One masked line per environment (default: the constructor's ``envs``),
+        with its source or its problem. Blocking (keyring): call from a thread."""
         rows: list[CredentialSummaryData] = []
-        for env in envs:
+        for env in self.envs if envs is None else envs:
             try:
                 found = self.resolve(env)
             except CredentialError as exc:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from console.credentials.masking import redact
+from console.engine.journal import Journal
 from console.engine.model import ChecklistSummary
 from console.errors import ConsoleError, StateError
 
@@ -218,6 +219,23 @@ class Timeline:
 
     started_at: float | None = None
     full_at: float | None = None
+
+
+def journal_hook(journal: Journal) -> Callable[[ChecklistChange], None]:
+    """An ``on_change`` that appends each change to the cutover's journal as
+    action 'checklist <item id>' (the note is already redacted)."""
+
+    def on_change(change: ChecklistChange) -> None:
+        journal.append(
+            ts=change.at,
+            who=change.who,
+            action=f"checklist {change.item_id}",
+            why=change.note or change.title,
+            before=change.before,
+            after=change.after,
+        )
+
+    return on_change
 
 
 def measure_full_traffic(clean_s: float | None, needed_s: float = DAY) -> Measurement:

@@ -1,0 +1,203 @@
+"""Command line of the simulator: ``boop-console sim`` and ``python -m console.sim``.
+
+``sim`` runs it until Ctrl+C or SIGTERM; ``sim fault``, ``sim clear`` and ``sim faults``
+talk to a running one through its admin API, found from ``--admin URL`` or the file
+``sim.json`` it writes in the state directory ($BOOP_CONSOLE_STATE_DIR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from console.errors import SimulatorError
+from console.locations import default_state_dir
+
+log = logging.getLogger("console.sim")
+
+
+def state_file() -> Path:
+    return default_state_dir() / "sim.json"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `sim` and its sub-commands (shared by both entry points)."""
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON line when ready"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    parser.add_argument(
+        "--port-base",
+        type=int,
+        metavar="N",
+        help="dev N, prod N+1, legacy N+2, vendor/admin N+3 (default: free)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=20.0,
+        help="vendor load, contexts per second (default 20)",
+    )
+    parser.add_argument("--seed", type=int, help="random seed (repeatable runs)")
+    parser.add_argument(
+        "--scenario",
+        metavar="NAME|PATH",
+        help="scripted faults: healthy, bad-deploy, slow-degradation, "
+        "flapping-network, or a TOML file",
+    )
+    parser.add_argument(
+        "--routing-file",
+        type=Path,
+        metavar="PATH",
+        help="the file router's JSON document the vendor obeys",
+    )
+    parser.add_argument(
+        "--proxy-url",
+        metavar="URL",
+        help="send each transaction through this proxy (HAProxy)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log INFO to stderr"
+    )
+    parser.set_defaults(sim_action="run")
+    sub = parser.add_subparsers(dest="sim_command", metavar="ACTION")
+    fault = sub.add_parser("fault", help="inject a fault into a running simulator")
+    fault.add_argument("target", choices=["dev", "prod", "legacy"])
+    fault.add_argument(
+        "kind",
+        help="error_rate, latency, outage, ws_drop, 429_storm, "
+        "html_502, hang, trickle, auth_failure, payment_failure, ws_oversize",
+    )
+    fault.add_argument("--value", help="e.g. 0.05, 5%% or 1.5 (seconds)")
+    fault.add_argument("--for", dest="for_s", type=float, metavar="SECONDS")
+    fault.add_argument(
+        "--admin", metavar="URL", help="admin URL (default: from sim.json)"
+    )
+    fault.set_defaults(sim_action="fault")
+    clear = sub.add_parser("clear", help="end every fault (of one target)")
+    clear.add_argument("target", nargs="?", choices=["dev", "prod", "legacy"])
+    clear.add_argument("--admin", metavar="URL")
+    clear.set_defaults(sim_action="clear")
+    faults = sub.add_parser("faults", help="list active faults")
+    faults.add_argument("--admin", metavar="URL")
+    faults.set_defaults(sim_action="faults")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the chosen action; returns the exit code."""
+    if args.sim_action == "run":
+        return _run(args)
+    return _admin(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    # One INFO line per HTTP request from httpx would drown the simulator's own log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from prometheus_client import disable_created_metrics
+
+    # The *_created series are not part of docs/metrics.md; in its own process
+    # the simulator exports exactly the documented names.
+    disable_created_metrics()
+    return asyncio.run(_serve(args))
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from console.sim.simulator import SERVICE_TITLES, Simulator
+
+    sim = Simulator(
+        host=args.host,
+        routing_file=args.routing_file,
+        proxy_url=args.proxy_url,
+        rate=args.rate,
+        seed=args.seed,
+        scenario=args.scenario,
+        port_base=args.port_base,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await sim.start()
+    path = state_file()
+    try:
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(sim.info(full_credentials=False)))
+        if args.json:
+            print(json.dumps(sim.info()), flush=True)
+        else:
+            urls = {
+                "dev": sim.dev_url,
+                "prod": sim.prod_url,
+                "legacy": sim.legacy_url,
+                "metrics": sim.metrics_url,
+                "admin": sim.admin_url,
+            }
+            for key, url in urls.items():
+                print(f"{SERVICE_TITLES[key]:<20} {url}", flush=True)
+            info = sim.info(full_credentials=False)["credentials"]
+            creds = "  ".join(
+                f"{env} {c['vendor_id']} {c['api_key']}" for env, c in info.items()
+            )
+            print(f"{'credentials':<20} {creds} (full values: --json)", flush=True)
+        await stop.wait()
+    finally:
+        await sim.stop()
+        with contextlib.suppress(OSError):
+            if json.loads(path.read_text()).get("pid") == os.getpid():
+                path.unlink()
+    return 0
+
+
+def _admin_url(args: argparse.Namespace) -> str:
+    if args.admin:
+        return str(args.admin).rstrip("/")
+    path = state_file()
+    try:
+        return str(json.loads(path.read_text())["admin_url"])
+    except (OSError, ValueError, KeyError):
+        raise SimulatorError(
+            f"no running simulator found ({path} missing or unreadable)",
+            hint="Start one with `boop-console sim`, or pass --admin URL.",
+        ) from None
+
+
+def _admin(args: argparse.Namespace) -> int:
+    import httpx
+
+    url = _admin_url(args)
+    try:
+        with httpx.Client(timeout=5.0, trust_env=False) as client:
+            if args.sim_action == "fault":
+                body: dict[str, Any] = {
+                    "target": args.target,
+                    "kind": args.kind,
+                    "value": args.value,
+                    "for_s": args.for_s,
+                }
+                resp = client.post(f"{url}/faults", json=body)
+            elif args.sim_action == "clear":
+                params = {"target": args.target} if args.target else {}
+                resp = client.delete(f"{url}/faults", params=params)
+            else:
+                resp = client.get(f"{url}/faults")
+    except httpx.HTTPError as exc:
+        raise SimulatorError(f"cannot reach the simulator at {url}: {exc}") from exc
+    data = resp.json()
+    if resp.status_code >= 400:
+        raise SimulatorError(f"the simulator refused: {data.get('error', data)}")
+    print(json.dumps(data))
+    return 0

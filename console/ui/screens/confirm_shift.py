@@ -61,12 +61,12 @@ class ConfirmShiftScreen(ModalScreen[ShiftDecision | None]):
                 else f"Reason (optional, default '{PLANNED_REASON}'), then Enter."
             )
             yield Label(hint, classes="hint")
-            yield Input(placeholder="reason", id="reason")
+            yield Input(placeholder="reason", id="reason", compact=True)
             yield Label("", id="problem", classes="error")
             with Horizontal(classes="buttons"):
-                yield Button("Cancel (Esc)", id="cancel")
+                yield Button("Cancel (Esc)", id="cancel", compact=True)
                 label = "Override and apply" if p.needs_override else "Apply"
-                yield Button(label, id="apply", variant="warning")
+                yield Button(label, id="apply", variant="warning", compact=True)
             yield Label(f"{ROLLBACK_LABEL} rolls back at any time.", classes="hint")
 
     def on_mount(self) -> None:

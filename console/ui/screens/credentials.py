@@ -47,13 +47,15 @@ class CredentialsScreen(ModalScreen[CredentialChange | None]):
                 allow_blank=False,
                 id="env",
             )
-            yield Input(placeholder="vendor id", id="vendor")
-            yield Input(placeholder="API key (hidden)", password=True, id="key")
+            yield Input(placeholder="vendor id", id="vendor", compact=True)
+            yield Input(
+                placeholder="API key (hidden)", password=True, id="key", compact=True
+            )
             yield Label("", id="problem", classes="error")
             with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Delete", id="delete", variant="error")
-                yield Button("Save", id="save", variant="primary")
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Delete", id="delete", variant="error", compact=True)
+                yield Button("Save", id="save", variant="primary", compact=True)
 
     def _env(self) -> str:
         return str(self.query_one("#env", Select).value)

@@ -30,7 +30,7 @@ class ReasonScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="title")
             yield Label(self.explanation, classes="hint")
-            yield Input(placeholder=self.placeholder, id="reason")
+            yield Input(placeholder=self.placeholder, id="reason", compact=True)
             yield Label("", id="problem", classes="error")
             yield Label("Enter: confirm   Escape: cancel", classes="hint")
 

@@ -37,8 +37,8 @@ class QuitScreen(ModalScreen[bool]):
                 classes="hint",
             )
             with Horizontal(classes="buttons"):
-                yield Button("Stay (n)", id="stay")
-                yield Button("Quit (y)", id="quit", variant="error")
+                yield Button("Stay (n)", id="stay", compact=True)
+                yield Button("Quit (y)", id="quit", variant="error", compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "quit")

@@ -49,6 +49,8 @@ def status_content(snap: Snapshot | None, now: float) -> Content:
             f"router applies {fmt.pct(snap.router.effective_pct)}",
             "bold $error",
         )
+    elif snap.phase in (Phase.ROLLED_BACK, Phase.ROLLING_BACK):
+        tail = (f"{snap.phase.value}: {snap.rolled_back_reason or '?'}", "bold $error")
     else:
         worst = fmt.duration(snap.worst_case_rollback_s)
         tail = (f"auto-rollback ≤ {worst} after a fault", "dim")

@@ -210,6 +210,15 @@ _DEFS = (
         target="track",
     ),
     MetricDef(
+        "synthetic_auth_pct",
+        "Synthetic auth",
+        "%",
+        Kind.PROBE,
+        "successful synthetic authentications on dev / all attempts × 100",
+        "",
+        target="track",
+    ),
+    MetricDef(
         "traffic_pct",
         "Traffic to BOOP",
         "%",

@@ -13,6 +13,7 @@ import logging
 import math
 from collections import deque
 from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -149,8 +150,9 @@ class ScrapeSource:
 
     async def _fetch(self) -> str:
         if self._client is None:
-            # trust_env off: a proxy variable must not divert a loopback scrape.
-            self._client = httpx.AsyncClient(trust_env=False)
+            # A proxy variable must not divert a loopback scrape.
+            loopback = urlsplit(self.url).hostname in ("127.0.0.1", "localhost", "::1")
+            self._client = httpx.AsyncClient(trust_env=not loopback)
         try:
             async with asyncio.timeout(self.timeout_s):
                 response = await self._client.get(
@@ -179,7 +181,7 @@ class ScrapeSource:
         if self._error != message:
             log.warning("metrics poll failed: %s", message)
         self._error = message
-        for metric in self.store.metrics():
+        for metric in self._chart_metrics():
             self.store.add(metric, at, math.nan)
 
     def ingest(self, snapshot: RawSnapshot) -> None:

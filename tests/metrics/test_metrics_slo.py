@@ -63,6 +63,7 @@ def test_catalog_covers_the_documented_ids() -> None:
         "payment_success_pct", "txn_per_s", "failed_payments_per_min",
         "revenue_cents_per_min", "ws_connections", "ws_reconnects_per_h",
         "api_p95_s", "uptime_pct", "health_latency_ms", "ws_rtt_ms", "traffic_pct",
+        "synthetic_auth_pct",
     }  # fmt: skip
     assert set(catalog.CATALOG) == documented
     ep = catalog.lookup("endpoint_error_pct:/v1/auth")

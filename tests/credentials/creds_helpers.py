@@ -198,7 +198,7 @@ class HangingKeyring(_TestBackend):
     """get_password never returns: an unlock prompt nobody will ever answer."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.calls = 0
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -218,7 +218,7 @@ class MemoryKeyring(_TestBackend):
     """A dict, for unit tests of the store logic."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.items: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:

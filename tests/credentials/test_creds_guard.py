@@ -80,7 +80,12 @@ def test_format_problems() -> None:
 
 def test_first_production_call_is_confirmed_once_per_host() -> None:
     asked: list[str] = []
-    confirmation = ProductionConfirmation(lambda host: asked.append(host) or True)
+
+    def ask(host: str) -> bool:
+        asked.append(host)
+        return True
+
+    confirmation = ProductionConfirmation(ask)
     guard = make_guard(PROD_BY_HOST, SAFETY, confirmation)
     guard("https://app.boop.it/health", LIVE_ID, LIVE_KEY)
     guard("https://app.boop.it/api/v1/status", LIVE_ID, LIVE_KEY)

@@ -123,7 +123,7 @@ def test_secret_service_wrong_password_is_a_clear_error(
 
 
 def test_fail_backend_says_what_to_do() -> None:
-    store = KeyringStore("boop-console", 1.0, backend=keyring.backends.fail.Keyring())
+    store = KeyringStore("boop-console", 1.0, backend=keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
     with pytest.raises(KeyringUnavailable) as info:
         store.get("prod/api_key")
     assert info.value.message == (
@@ -137,7 +137,7 @@ def test_fail_backend_says_what_to_do() -> None:
 
 
 def test_locked_backend_becomes_credential_error() -> None:
-    store = KeyringStore("boop-console", 1.0, backend=LockedKeyring())
+    store = KeyringStore("boop-console", 1.0, backend=LockedKeyring())  # type: ignore[no-untyped-call]
     with pytest.raises(CredentialError) as info:
         store.get("prod/api_key")
     assert info.value.message == "The OS keyring is locked (read prod/api_key)."

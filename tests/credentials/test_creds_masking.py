@@ -91,7 +91,9 @@ def test_full_flow_leaves_no_full_key_anywhere(
     monkeypatch.setenv("BOOP_CONSOLE_STATE_DIR", str(tmp_path / "state"))
     # No OS keyring in this process: credentials come from the environment.
     monkeypatch.setattr(
-        keyring.core, "_keyring_backend", keyring.backends.fail.Keyring()
+        keyring.core,
+        "_keyring_backend",
+        keyring.backends.fail.Keyring(),  # type: ignore[no-untyped-call]
     )
     root = logging.getLogger()
     handler = logging.FileHandler(tmp_path / "debug.log")

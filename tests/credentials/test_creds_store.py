@@ -23,7 +23,7 @@ from console.credentials.encrypted_file import (
 )
 from console.errors import CredentialError
 
-NO_KEYRING = keyring.backends.fail.Keyring()
+NO_KEYRING = keyring.backends.fail.Keyring()  # type: ignore[no-untyped-call]
 
 
 def store(

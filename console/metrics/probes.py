@@ -171,7 +171,12 @@ class _CheckProbe(_Periodic):
     def _tally(self, key: str, at: float, ok: bool) -> float | None:
         self._count += 1
         self._ok_count += ok
-        self.store.add(key, at, 1.0 if ok else 0.0)
+        value = 1.0 if ok else 0.0
+        # One point per second: two results in one second keep the worse.
+        latest = self.store.latest(key)
+        if latest is not None and latest[0] == math.floor(at):
+            value = min(value, latest[1])
+        self.store.add(key, at, value)
         share, _ = ok_share(self.store.points(key, at - self.window_s, at))
         return share
 

@@ -261,6 +261,30 @@ class Engine:
             q.close()
         self._subscribers.clear()
 
+    async def settle(self, timeout_s: float | None = None) -> None:
+        """Wait for background work (notifications) to finish, bounded."""
+        if self._background:
+            limit = timeout_s or self.config.notify.timeout_s + 1
+            await asyncio.wait(self._background, timeout=limit)
+
+    async def aclose(self) -> None:
+        """Alias of :meth:`stop` for hosts that close things with ``aclose``."""
+        await self.stop()
+
+    def adopt_driver_verdicts(self, max_age_s: float) -> bool:
+        """Show the verdicts the driver saved, if fresh (for one-shot observers)."""
+        st = self.state
+        if not st.gates or st.gates_at is None:
+            return False
+        if self.clock() - st.gates_at > max_age_s:
+            return False
+        for doc in st.gates:
+            with contextlib.suppress(TypeError, ValueError):
+                result = GateResult(**{**doc, "verdict": Verdict(doc["verdict"])})
+                if result.name in self.results:
+                    self.results[result.name] = result
+        return True
+
     # ------------------------------------------------------------------ snapshot
 
     def subscribe(self) -> SlotQueue:
@@ -317,9 +341,17 @@ class Engine:
     def _warning_list(self) -> list[str]:
         out = list(self._warnings.values())
         if self.role is Role.OBSERVER:
-            holder = self.lease.holder()
-            name = holder.describe() if holder else "another instance"
-            out.insert(0, f"observer: {name} drives this cutover; rollback still works")
+            holder = self.lease.driver()
+            if holder is None:
+                out.insert(
+                    0, "observer: no driver runs; gates and holds are not watched"
+                )
+            else:
+                out.insert(
+                    0,
+                    f"observer: {holder.describe()} drives this cutover; "
+                    "rollback still works",
+                )
         return out
 
     def snapshot(self) -> Snapshot:
@@ -708,9 +740,13 @@ class Engine:
     def _refusal_for_role(self) -> str | None:
         if self.role is Role.DRIVER:
             return None
-        holder = self.lease.holder()
-        name = holder.describe() if holder else "another instance"
-        return f"Refused: {name} drives this cutover; this instance only observes."
+        holder = self.lease.driver()
+        if holder is None:
+            return "Refused: this instance observes (it did not take the lease)."
+        return (
+            f"Refused: {holder.describe()} drives this cutover; "
+            "this instance only observes."
+        )
 
     def preview_shift(self, to_pct: float | None = None) -> ShiftPreview:
         """What a raise would do and what stands in its way (None: next level)."""
@@ -729,9 +765,12 @@ class Engine:
             if cur == 0 and self.checklist is not None:
                 open_items = self.checklist.premigration_blockers()
                 if open_items:
+                    more = (
+                        f" (+{len(open_items) - 1} more)" if len(open_items) > 1 else ""
+                    )
                     blockers.append(
-                        f"checklist: {len(open_items)} pre-migration item(s) open: "
-                        + "; ".join(open_items[:3])
+                        f"checklist: {len(open_items)} pre-migration item(s) open, "
+                        f"first {open_items[0]}{more}"
                     )
             if st.paused_at is not None:
                 blockers.append("paused: resume first")

@@ -69,6 +69,23 @@ class Lease:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    def driver(self) -> LeaseHolder | None:
+        """The driver now: this instance, another (from the file), or None if free."""
+        if self._fd is not None:
+            return self.holder()
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            # Probe without keeping it: a free lock means no driver runs.
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return self.holder() or LeaseHolder("another instance", 0, 0.0)
+        finally:
+            os.close(fd)
+        return None
+
     def release(self) -> None:
         if self._fd is None:
             return

@@ -44,8 +44,9 @@ async def test_raise_needs_checklist_hold_and_gates_or_a_recorded_override(
         await wait_for(lambda: engine.results["auth_success"].verdict == "PASS")
         refused = await engine.shift(5, who="ana@jump1", reason="start")
         assert not refused.ok
-        assert "checklist: 1 pre-migration item(s) open: security review approved" in (
-            refused.message
+        assert (
+            "checklist: 1 pre-migration item(s) open, first security review approved"
+            in refused.message
         )
         assert not (tmp_path / "routing.json").exists()
 

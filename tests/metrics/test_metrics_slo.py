@@ -71,3 +71,10 @@ def test_catalog_covers_the_documented_ids() -> None:
     assert catalog.lookup("nope") is None
     assert catalog.label("auth_p95_s") == "Auth p95 (s)"
     assert "| `auth_success_pct` | % |" in catalog.markdown_table()
+
+
+def test_docs_table_is_the_catalogs() -> None:
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
+    assert catalog.markdown_table() in docs.read_text(encoding="utf-8")

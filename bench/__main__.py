@@ -52,6 +52,11 @@ MODULES = {
     ),
 }
 SECTIONS = ("terminal", "first_frame", *MODULES)
+# Budgets on module figures: (module, a part of the figure's dotted name, limit, unit).
+MODULE_BUDGETS = (
+    ("rollback_latency", "p99_ms", 100.0, "ms"),
+    ("metrics_memory", "rss_mb", 150.0, "MB"),
+)
 _RESULT_PREFIX = "BENCH-RESULT "
 
 
@@ -68,6 +73,8 @@ class Settings:
     low_bandwidth_flag: str
     module_timeout_s: float
     only: Sequence[str] = field(default_factory=tuple)
+    duration_given: bool = False
+    """--duration was on the command line: modules get it too."""
 
     def wants(self, section: str) -> bool:
         return not self.only or section in self.only
@@ -133,6 +140,15 @@ def _budget(cost: TerminalCost) -> str:
         f"bytes ≤ {limit:.0f} B/s: {_verdict(cost.bytes_per_s <= limit)}; "
         f"CPU ≤ {BUDGET_CPU_PCT:.0f}%: {_verdict(cost.cpu_pct <= BUDGET_CPU_PCT)}"
     )
+
+
+def _module_budget(module: str, key: str, value: object) -> str:
+    """PASS/FAIL for a module's figure that the design budgets, else ''."""
+    parts = key.replace("[", ".").split(".")
+    for name, part, limit, unit in MODULE_BUDGETS:
+        if name == module and part in parts and isinstance(value, int | float):
+            return f"≤ {limit:g} {unit}: {_verdict(value <= limit)}"
+    return ""
 
 
 def _flatten(value: object, prefix: str = "") -> Iterator[tuple[str, object]]:
@@ -282,8 +298,11 @@ def run_module(name: str, settings: Settings) -> tuple[dict[str, object] | None,
     and any hang stay its own). Returns (figures, note); figures None when skipped."""
     if not (REPO / "bench" / f"{name}.py").exists():
         return None, f"not measured: bench/{name}.py does not exist yet"
-    # Passed only if run() names them: quick, duration_s.
-    options = {"quick": settings.quick, "duration_s": settings.duration_s}
+    # Passed only if run() names them; a duration only when one was asked for, since
+    # each module knows its own sensible default.
+    options: dict[str, object] = {"quick": settings.quick}
+    if settings.duration_given:
+        options.update(duration_s=settings.duration_s, seconds=settings.duration_s)
     argv = [sys.executable, "-c", _CHILD, name, json.dumps(options), _RESULT_PREFIX]
     started = time.monotonic()
     try:
@@ -321,8 +340,11 @@ def run_modules(settings: Settings, out: list[str]) -> None:
         figures, note = run_module(name, settings)
         out += [f"## {title}", "", f"From bench/{name}.py; {note}.", ""]
         if figures:
-            out += ["| figure | value |", "|---|---:|"]
-            out += [f"| {key} | {_show(v)} |" for key, v in _flatten(figures)]
+            out += ["| figure | value | budget |", "|---|---:|---|"]
+            out += [
+                f"| {key} | {_show(v)} | {_module_budget(name, key, v)} |"
+                for key, v in _flatten(figures)
+            ]
             out.append("")
 
 
@@ -415,6 +437,7 @@ def parse_args(argv: Sequence[str]) -> tuple[Settings, Path]:
         low_bandwidth_flag=args.low_bandwidth_flag,
         module_timeout_s=args.module_timeout or (300.0 if quick else 900.0),
         only=tuple(args.only or ()),
+        duration_given=args.duration is not None,
     )
     output = args.output
     if output is None:

@@ -64,3 +64,14 @@ def test_quick_and_only_options() -> None:
     assert settings.wants("terminal") and not settings.wants("metrics_memory")
     assert output == bench_main.REPO / "bench/out/RESULTS-terminal-first_frame.md"
     assert bench_main.parse_args([])[1] == bench_main.REPO / "bench/RESULTS.md"
+
+
+def test_module_figures_with_a_budget_get_a_verdict() -> None:
+    verdict = bench_main._module_budget
+
+    assert verdict("rollback_latency", "file.p99_ms", 12.0) == "≤ 100 ms: PASS"
+    assert verdict("rollback_latency", "haproxy.p99_ms", 130) == "≤ 100 ms: FAIL"
+    assert verdict("rollback_latency", "file.p50_ms", 1.5) == ""
+    assert verdict("metrics_memory", "rss_mb.100%", 64.3) == "≤ 150 MB: PASS"
+    assert verdict("metrics_memory", "rss_mb.150%", 151.0) == "≤ 150 MB: FAIL"
+    assert verdict("sim_throughput", "rss_mb", 10.0) == ""

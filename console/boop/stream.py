@@ -389,7 +389,7 @@ class VendorStream:
                 reason = str(exc.message)
                 self.last_error = reason
                 if isinstance(exc, MessageTooBig):
-                    log.warning("%s stream: %s", self.name, reason)
+                    log.warning("%s", reason)
                     self._emit(Oversize(limit_bytes=self.max_size))
                 if not should_retry(exc):
                     self.state = StreamState.FAILED

@@ -40,7 +40,10 @@ class ServedApp:
         return f"http://{self.host}:{self.port}"
 
     async def start(self, timeout_s: float = 10.0) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted sockets only when
+        # the protocol says TCP; without it every answer waits ~40 ms (Nagle plus
+        # delayed ACK between the response head and body).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.host, self.requested_port))

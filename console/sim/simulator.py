@@ -32,7 +32,7 @@ from console.errors import SimulatorError
 from console.sim.faults import Fault, FaultKind, Faults
 from console.sim.scenario import Scenario, load_scenario, run_scenario
 from console.sim.server import ServedApp
-from console.sim.service import DOCUMENTED_LIMITS, BoopService, KeyPolicy
+from console.sim.service import DOCUMENTED_LIMITS, BoopService, KeyPolicy, Profile
 from console.sim.vendor import VendorApp
 
 log = logging.getLogger("console.sim")
@@ -90,6 +90,7 @@ class Simulator:
         port_base: int | None = None,
         context_timeout_s: float = 10.0,
         rate_limits: bool = True,
+        profile: Profile | None = None,
     ) -> None:
         _check_loopback(host)
         self.host = host
@@ -108,6 +109,7 @@ class Simulator:
             "dev",
             self.faults,
             rng=random.Random(self.rng.random()),
+            profile=profile,
             keys=KeyPolicy(("sk_dev_", "sk_test_"), ("ven_dev_", "ven_test_")),
             rate_limits=relaxed if rate_limits else None,
             test_users=True,
@@ -116,6 +118,7 @@ class Simulator:
             "prod",
             self.faults,
             rng=random.Random(self.rng.random()),
+            profile=profile,
             keys=KeyPolicy(("sk_live_",), ("ven_live_",)),
             rate_limits=dict(DOCUMENTED_LIMITS) if rate_limits else None,
         )
@@ -123,6 +126,7 @@ class Simulator:
             "legacy",
             self.faults,
             rng=random.Random(self.rng.random()),
+            profile=profile,
             keys=KeyPolicy(None, None),
             rate_limits=None,
             system="legacy",

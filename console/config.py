@@ -148,8 +148,14 @@ def default_gates() -> dict[str, GateConfig]:
         "uptime": GateConfig(
             metric="uptime_pct", op=">=", threshold=99.9, window_s=600, min_samples=5
         ),
+        # Reconnects are rare events: over a 60 s window one reconnect would read
+        # as 60/h, so this gate looks at 15 minutes (3 reconnects breach).
         "ws_stability": GateConfig(
-            metric="ws_reconnects_per_h", op="<", threshold=12, min_samples=0
+            metric="ws_reconnects_per_h",
+            op="<",
+            threshold=12,
+            window_s=900,
+            min_samples=0,
         ),
     }
 

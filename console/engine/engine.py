@@ -38,7 +38,14 @@ from console.engine.model import (
     Snapshot,
     Verdict,
 )
-from console.engine.ports import Checklist, Credentials, InFlight, Monitors, Notifier
+from console.engine.ports import (
+    Checklist,
+    Credentials,
+    InFlight,
+    Monitors,
+    Notifier,
+    SessionCutter,
+)
 from console.engine.state import (
     CutoverState,
     RollbackMarker,
@@ -473,6 +480,10 @@ class Engine:
             return -1.0
         return float(st.st_size) if size else st.st_mtime
 
+    async def _save_async(self) -> None:
+        """Persist state with fsync in a thread, so the loop never waits on disk."""
+        await asyncio.to_thread(self._save)
+
     def _save(self, *, fsync: bool = True) -> None:
         """Persist state (driver only); a failure is a warning."""
         if self.role is not Role.DRIVER:
@@ -650,8 +661,18 @@ class Engine:
 
     async def _complete_inflight(self, reason: str) -> tuple[str, str]:
         grace = self.config.rollback.inflight_grace_s
-        if self.inflight is None:
+        cut = self.router if isinstance(self.router, SessionCutter) else None
+        if self.inflight is None and (cut is None or cut.cut_after_s is None):
             return "skipped", "no in-flight tracker; the router drain lets them finish"
+        if self.inflight is None:
+            assert cut is not None and cut.cut_after_s is not None
+            await asyncio.sleep(min(grace, cut.cut_after_s))
+            try:
+                async with asyncio.timeout(ROUTER_DEADLINE_S):
+                    await cut.cut_sessions()
+            except (ConsoleError, TimeoutError) as exc:
+                return "failed", f"could not cut open sessions: {exc}"
+            return "done", f"open sessions cut after {min(grace, cut.cut_after_s):g} s"
         deadline = time.monotonic() + grace
         while self.inflight.inflight() > 0 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
@@ -845,7 +866,7 @@ class Engine:
                 self.results[name] = dataclasses.replace(
                     self.results[name], consecutive_breaches=0
                 )
-            self._save()
+            await self._save_async()
             why = reason
             if preview.needs_override:
                 why += " | override of: " + "; ".join(preview.blockers)
@@ -888,7 +909,7 @@ class Engine:
         if st.paused_at is not None:
             return ActionResult(True, "Already paused.")
         st.paused_at = self.clock()
-        self._save()
+        await self._save_async()
         await self._record("hold", reason, who=who)
         self._publish(force=True)
         return ActionResult(True, "Paused: the hold clock is stopped.")
@@ -902,7 +923,7 @@ class Engine:
             return ActionResult(False, "Not paused.")
         st.paused_total_s += max(0.0, self.clock() - st.paused_at)
         st.paused_at = None
-        self._save()
+        await self._save_async()
         await self._record("resume", reason, who=who)
         self._publish(force=True)
         return ActionResult(True, "Resumed: the hold clock runs.")
@@ -918,7 +939,7 @@ class Engine:
         if self.state.stage < 0 or self.state.rolled_back:
             return ActionResult(False, "No hold is running.")
         self.state.extra_hold_s += seconds
-        self._save()
+        await self._save_async()
         await self._record("extend hold", f"+{_duration(seconds)}: {reason}", who=who)
         self._publish(force=True)
         return ActionResult(True, f"Hold extended by {_duration(seconds)}.")
@@ -947,7 +968,7 @@ class Engine:
                 router_generation=rs.generation, evidence_path=self.state.evidence_path
             )
             self._steps = []
-            self._save()
+            await self._save_async()
             await self._record(
                 "rearm", reason, who=who, before=before, after=self._position()
             )

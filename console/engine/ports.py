@@ -8,7 +8,7 @@ missing part shows as "not configured" and never as a pass.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from console.engine.model import (
     ChecklistSummary,
@@ -62,3 +62,13 @@ class Notifier(Protocol):
     async def send(self, title: str, body: str) -> str | None:
         """Send to every configured target; returns a problem or None."""
         ...
+
+
+@runtime_checkable
+class SessionCutter(Protocol):
+    """A router that can cut connections still open on BOOP after a drain
+    (HAProxy: ``shutdown sessions server``); rollback step 2 uses it."""
+
+    cut_after_s: float | None
+
+    async def cut_sessions(self) -> None: ...

@@ -35,6 +35,7 @@ def build_router(
             max_weight=h.max_weight,
             drain_on_rollback=h.drain_on_rollback,
             server_state_file=h.server_state_file,
+            shutdown_sessions_after_s=h.shutdown_sessions_after_s,
             timeout_s=h.timeout_s,
         )
     if rc.kind == "webhook":

@@ -102,6 +102,7 @@ class HAProxyRouter:
         max_weight: int = 100,
         drain_on_rollback: bool = True,
         server_state_file: str | None = None,
+        shutdown_sessions_after_s: float | None = None,
         timeout_s: float = 2.0,
     ) -> None:
         self.socket = socket
@@ -112,6 +113,8 @@ class HAProxyRouter:
         self.drain_on_rollback = drain_on_rollback
         self.server_state_file = Path(server_state_file) if server_state_file else None
         self.timeout_s = timeout_s
+        self.cut_after_s = shutdown_sessions_after_s
+        """Seconds after a rollback's drain to cut boop sessions (None: never)."""
         self._requested: float | None = None
         self._generation = 0
 
@@ -251,6 +254,11 @@ class HAProxyRouter:
                 f"Weights are set, but saving {self.server_state_file} failed: {exc}.",
                 hint="A reload of haproxy would undo them; check the path.",
             ) from exc
+
+    async def cut_sessions(self) -> None:
+        """Close every session still open on the boop server."""
+        await self.command(f"shutdown sessions server {self.backend}/{self.boop}")
+        log.info("haproxy router: open sessions on %s/%s cut", self.backend, self.boop)
 
     async def read(self) -> RouterState:
         """Read both servers' weights and states back."""

@@ -169,3 +169,46 @@ async def test_unknown_backend_is_named(haproxy: HAProxy) -> None:
     r = router(haproxy, boop_server="bop")
     with pytest.raises(RouterError, match="HAProxy refused"):
         await r.set_percent(5, who="a@b", reason="go")
+
+
+async def test_engine_rollback_drains_cuts_sessions_and_sees_drift(
+    haproxy: HAProxy, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from console.config import parse_config
+    from console.engine.engine import Engine
+    from console.locations import StatePaths
+
+    env = {"base_url": "http://127.0.0.1:9", "ws_url": "ws://127.0.0.1:9"}
+    config = parse_config(
+        {
+            "environments": {"dev": env, "prod": {**env, "production": True}},
+            "state_dir": str(tmp_path / "state"),
+            "gates": {},
+            "rollback": {"inflight_grace_s": 5},
+        }
+    )
+    r = router(haproxy, shutdown_sessions_after_s=0.0)
+    engine = Engine(
+        config,
+        paths=StatePaths(tmp_path / "state").ensure(),
+        router=r,
+        who="ana@jump1",
+        tick_s=0.02,
+        router_poll_s=0.05,
+    )
+    await engine.start()
+    try:
+        assert (await engine.shift(10, who="ana@jump1", reason="go", override=True)).ok
+        await r.command("set server boop_cutover/boop weight 40")  # behind our back
+        deadline = time.monotonic() + 5
+        while not any(w.startswith("drift:") for w in engine.snapshot().warnings):
+            assert time.monotonic() < deadline, "drift not raised"
+            await asyncio.sleep(0.02)
+        assert (await engine.rollback(who="ana@jump1", reason="drill")).ok
+        steps = engine.snapshot().rollback_steps
+    finally:
+        await engine.stop()
+    assert steps[1].detail == "open sessions cut after 0 s"
+    assert steps[2].detail == "boop weight 0/100 (drain), legacy 100/100 (ready)"

@@ -61,7 +61,7 @@ async def test_observer_is_refused_but_may_roll_back_and_takes_over(
         assert not again.ok and routing_pct(tmp_path) == 0
 
         await driver.stop()
-        await wait_for(lambda: observer.role is Role.DRIVER)
+        await wait_for(lambda: str(observer.role) == "driver")
         await wait_for(lambda: observer.snapshot().phase is Phase.ROLLED_BACK)
     finally:
         await driver.stop()

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import require_binary
 
 from console.errors import RouterError
 from console.routing.haproxy import HAProxyRouter, weights_for
+from tests.conftest import require_binary
 
 pytestmark = [pytest.mark.haproxy, pytest.mark.timeout(60)]
 

@@ -217,29 +217,38 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------ guard
 
 
-def cmd_guard(args: argparse.Namespace) -> int:
+def run_guard(
+    config: Config,
+    *,
+    credential_store: Any | None = None,
+    log_file: Path | None = None,
+) -> int:
+    """Run the headless engine until SIGTERM or SIGINT (the demo's --headless too).
+
+    Drives if it gets the lease, else observes and takes over when the driver
+    leaves. Logs go to stderr and to ``log_file`` (default <state_dir>/console.log).
+    """
     import logging
     import signal
 
     from console.engine.runtime import build_engine
     from console.locations import StatePaths
 
-    config = _config(args)
-    log_file = (
-        Path(args.log_file)
-        if args.log_file
-        else StatePaths(config.state_path()).ensure().log_file
-    )
+    log_file = log_file or StatePaths(config.state_path()).ensure().log_file
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = logging.getLogger("console")
     root.setLevel(logging.INFO)
-    for handler in (logging.StreamHandler(sys.stderr), logging.FileHandler(log_file)):
+    handlers: list[logging.Handler] = [
+        logging.StreamHandler(sys.stderr),
+        logging.FileHandler(log_file, encoding="utf-8"),
+    ]
+    for handler in handlers:
         handler.setFormatter(fmt)
         root.addHandler(handler)
     log = logging.getLogger("console.guard")
 
     async def run() -> int:
-        engine = build_engine(config)
+        engine = build_engine(config, credential_store=credential_store)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -253,7 +262,17 @@ def cmd_guard(args: argparse.Namespace) -> int:
             await engine.stop()
         return EXIT_OK
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+            handler.close()
+
+
+def cmd_guard(args: argparse.Namespace) -> int:
+    log_file = Path(args.log_file) if args.log_file else None
+    return run_guard(_config(args), log_file=log_file)
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:

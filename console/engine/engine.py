@@ -807,7 +807,10 @@ class Engine:
                         "skips level(s) " + ", ".join(f"{lv}%" for lv in skipped)
                     )
             for r in self.results.values():
-                if r.verdict is not Verdict.PASS:
+                # At 0% no BOOP traffic flows, so traffic gates cannot have data:
+                # leaving 0% is gated by the checklist and by real breaches only.
+                no_traffic_yet = cur == 0 and r.verdict is Verdict.INSUFFICIENT
+                if r.verdict is not Verdict.PASS and not no_traffic_yet:
                     blockers.append(f"gate {r.name} {r.verdict}: {r.why}")
         return ShiftPreview(
             from_pct=cur,

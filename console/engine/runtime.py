@@ -37,10 +37,15 @@ class RuntimeMonitors:
     minute and :meth:`summaries` only returns the cache.
     """
 
-    def __init__(self, config: Config, hub: Any | None) -> None:
+    def __init__(
+        self, config: Config, hub: Any | None, credential_store: Any | None = None
+    ) -> None:
         self.config = config
         self.hub = hub
+        self.store = credential_store
         self._probes: list[Any] = []
+        self._stream_probes: list[Any] = []
+        self._streams: list[Any] = []
         self._clients: list[Any] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._credentials: list[CredentialSummary] = []
@@ -83,11 +88,63 @@ class RuntimeMonitors:
             self._clients.append(client)
             self._probes.append(probe)
             self._tasks.append(asyncio.create_task(probe.run()))
+        if self.config.probes.stream:
+            self._tasks.append(asyncio.create_task(self._start_streams()))
+
+    async def _start_streams(self) -> None:
+        """One vendor WebSocket per non-production environment with credentials.
+
+        Production streams are not opened here: the first production call needs a
+        person's confirmation, which a headless runtime cannot ask for.
+        """
+        from console.boop.stream import VendorStream
+        from console.credentials.guard import make_guard
+        from console.metrics.probes import StreamProbe
+
+        assert self.hub is not None
+        store = self._store()
+        for name, env in self.config.environments.items():
+            if env.production:
+                continue
+            try:
+                creds = await asyncio.wait_for(
+                    asyncio.to_thread(store.resolve, name),
+                    self.config.credentials.keyring_timeout_s + 1,
+                )
+            except Exception as exc:  # no credentials: no stream, said in the log
+                log.info("no vendor stream for %s: %s", name, type(exc).__name__)
+                continue
+            stream = VendorStream(
+                env.ws_url,
+                creds.vendor_id.reveal(),
+                creds.api_key.reveal(),
+                dialect=env.dialect,
+                guard=make_guard(env, self.config.safety),
+                name=name,
+            )
+            stream.start()
+            self._streams.append(stream)
+            probe = StreamProbe(
+                name,
+                stream.status,
+                self.hub.store,
+                self.hub.clock,
+                interval_s=min(5.0, self.config.probes.interval_s),
+            )
+            self._stream_probes.append(probe)
+            self._tasks.append(asyncio.create_task(probe.run()))
+
+    def _store(self) -> Any:
+        if self.store is None:
+            from console.credentials.store import CredentialStore
+
+            self.store = CredentialStore(
+                self.config.credentials, envs=self.config.environments
+            )
+        return self.store
 
     async def _refresh_credentials(self) -> None:
-        from console.credentials.store import CredentialStore
-
-        store = CredentialStore(self.config.credentials, envs=self.config.environments)
+        store = self._store()
         while True:
             try:
                 rows = await asyncio.to_thread(store.summaries)
@@ -103,6 +160,9 @@ class RuntimeMonitors:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        for stream in self._streams:
+            with contextlib.suppress(Exception):
+                await stream.stop()
         for client in self._clients:
             with contextlib.suppress(Exception):
                 await client.aclose()
@@ -116,7 +176,11 @@ class RuntimeMonitors:
         return out
 
     def streams(self) -> Sequence[StreamState]:
-        return ()
+        out = []
+        for probe in self._stream_probes:
+            fields = dataclasses.astuple(probe.status())[:6]
+            out.append(StreamState(*fields))
+        return out
 
     def probe_log(self) -> Sequence[str]:
         return [
@@ -142,12 +206,15 @@ def build_engine(
     inflight: InFlight | None = None,
     notifier: Notifier | None = None,
     secret_lookup: SecretLookup | None = None,
+    credential_store: Any | None = None,
     probes: bool = True,
 ) -> Engine:
     """The engine for ``config``; pass any part to use it instead of the default.
 
     ``probes=False`` builds no metrics source, probes or credential look-ups (the
     one-shot CLI commands use it so that they never wait on the network).
+    ``credential_store`` (a console.credentials CredentialStore) replaces the one
+    built from ``[credentials]`` (the demo passes its in-memory store).
     """
     paths = state_paths or StatePaths(config.state_path())
     router = router or build_router(config, paths, secret_lookup)
@@ -172,7 +239,7 @@ def build_engine(
         )
     if probes and monitors is None:
         runtime_monitors = RuntimeMonitors(
-            config, metrics if hasattr(metrics, "store") else None
+            config, metrics if hasattr(metrics, "store") else None, credential_store
         )
         monitors = runtime_monitors
         credentials = credentials or runtime_monitors

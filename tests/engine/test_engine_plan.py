@@ -216,6 +216,25 @@ async def test_restart_resumes_level_hold_and_pause_exactly(tmp_path: Path) -> N
         await second.stop()
 
 
+async def test_leaving_zero_ignores_insufficient_data_but_not_a_breach(
+    tmp_path: Path,
+) -> None:
+    metrics = FakeMetrics()  # no values: INSUFFICIENT DATA, as at 0% in real life
+    engine = make_engine(tmp_path, metrics=metrics)
+    await engine.start()
+    try:
+        await wait_for(
+            lambda: "not evaluated" not in engine.results["auth_success"].why
+        )
+        assert engine.preview_shift().blockers == ()
+        metrics.values["auth_success_pct"] = BAD
+        await wait_for(lambda: engine.results["auth_success"].verdict == "BREACH")
+        blockers = engine.preview_shift().blockers
+        assert len(blockers) == 1 and blockers[0].startswith("gate auth_success BREACH")
+    finally:
+        await engine.stop()
+
+
 async def test_snapshot_queue_coalesces(tmp_path: Path) -> None:
     engine = make_engine(tmp_path)
     await engine.open()

@@ -231,7 +231,7 @@ async def test_documented_auth_rate_limit_on_prod(sim: Simulator) -> None:
     ],
 )
 async def test_key_prefixes_are_enforced(
-    sim: Simulator, env: str, key: str, cls: type, status: int
+    sim: Simulator, env: str, key: str, cls: type[BoopResponseError], status: int
 ) -> None:
     url = sim.dev_url if env == "dev" else sim.prod_url
     async with BoopClient(url, "ven_x", key) as client:

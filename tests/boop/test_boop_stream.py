@@ -8,6 +8,7 @@ import json
 import random
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
@@ -92,19 +93,20 @@ async def running(stream: VendorStream) -> VendorStream:
     return stream
 
 
-def prod_stream(sim: Simulator, rec: Recorder, **kw: object) -> VendorStream:
+def prod_stream(sim: Simulator, rec: Recorder, **kw: Any) -> VendorStream:
     vendor, key = sim.credentials["prod"]
     kw.setdefault("backoff", FAST)
     return VendorStream(
         ws_url(sim.prod_url), vendor, key, on_event=rec, name="prod", **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_documented_payloads_parse_to_events() -> None:
     event = parse_message(CHECKLIST_AUTH_RESULT)
+    assert isinstance(event, AuthSucceeded)
     assert event == AuthSucceeded(
         context_id="ctx_123", user_id="usr_abc123", attributes={}, at=event.at
-    )  # type: ignore[union-attr]
+    )
     error = parse_message(DOCUMENTED_ERROR)
     assert isinstance(error, ServerErrorEvent)
     assert (error.code, error.context_id, error.retry_allowed) == (
@@ -246,7 +248,7 @@ async def test_forced_a_against_b_server_is_rejected(b_only_server: str) -> None
 
 
 @pytest.mark.parametrize("dialect", ["auto", "B"])
-async def test_refused_hello_stops_without_retry(sim: Simulator, dialect: str) -> None:
+async def test_refused_hello_stops_without_retry(sim: Simulator, dialect: Any) -> None:
     rec = Recorder()
     key = "sk_dev_notforprod00042"  # a dev key on prod
     stream = VendorStream(
@@ -367,11 +369,13 @@ async def test_unreachable_is_retried_and_stop_ends_it() -> None:
     )
     stream.start()
     await rec.wait_for(lambda: stream.reconnects >= 2)
-    assert stream.state in (StreamState.BACKING_OFF, StreamState.CONNECTING)
+    state: StreamState = stream.state
+    assert state in (StreamState.BACKING_OFF, StreamState.CONNECTING)
     assert "cannot connect" in (stream.last_error or "")
     started = time.monotonic()
     await stream.stop()
     assert time.monotonic() - started < 1
-    assert stream.state is StreamState.STOPPED
+    state = stream.state
+    assert state is StreamState.STOPPED
     with pytest.raises(StreamError):
         await stream.create_context("payment", amount_cents=1)

@@ -245,6 +245,9 @@ def run_guard(
     for handler in handlers:
         handler.setFormatter(fmt)
         root.addHandler(handler)
+    from console.credentials.masking import install_log_redaction
+
+    install_log_redaction(root)  # a key that reaches a log line leaves masked
     log = logging.getLogger("console.guard")
 
     async def run() -> int:

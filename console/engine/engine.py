@@ -42,6 +42,7 @@ from console.engine.ports import (
     Checklist,
     Credentials,
     InFlight,
+    MetricRecorder,
     Monitors,
     Notifier,
     SessionCutter,
@@ -73,6 +74,7 @@ STEP_NAMES = (
 ROUTER_DEADLINE_S = 10.0
 """Outer bound on one router call (each router also has its own, shorter one)."""
 CHART_METRICS = (
+    "traffic_pct",
     "txn_per_s",
     "failed_payments_per_min",
     "concurrent_users",
@@ -514,7 +516,7 @@ class Engine:
             except (ConsoleError, TimeoutError):
                 current = RouterState(effective_pct=None)
             if current.effective_pct == 0:
-                self.router_state = current
+                self._observe_router(current)
                 if sticky:
                     msg = "Already rolled back: BOOP traffic is at 0%. Nothing changed."
                 else:
@@ -584,7 +586,7 @@ class Engine:
                 rs = await self.router.set_percent(
                     0, who=who, reason=reason, draining=True
                 )
-            self.router_state = rs
+            self._observe_router(rs)
             self.last_rollback_stop_s = time.perf_counter() - t0
             status = "done" if rs.effective_pct == 0 else "failed"
             ok &= status == "done"
@@ -606,7 +608,7 @@ class Engine:
         try:
             async with asyncio.timeout(ROUTER_DEADLINE_S):
                 rs = await self.router.read()
-            self.router_state = rs
+            self._observe_router(rs)
             verified = rs.effective_pct == 0
             ok &= verified
             self._set_step(
@@ -849,7 +851,7 @@ class Engine:
                 msg = str(exc) or "router deadline passed"
                 await self._record("shift failed", f"{reason}: {msg}", who=who)
                 return ActionResult(False, f"Router write failed: {msg}")
-            self.router_state = rs
+            self._observe_router(rs)
             if self._rolling_back or self._marker_present():
                 # A rollback landed while the write was in flight: it wins.
                 await self._enforce_zero("rollback during a shift")
@@ -888,15 +890,22 @@ class Engine:
                 True, f"BOOP traffic {_pct(preview.from_pct)} → {to_pct:g}%."
             )
 
+    def _observe_router(self, rs: RouterState) -> None:
+        """Keep the router's latest state; chart it as traffic_pct."""
+        self.router_state = rs
+        if isinstance(self.metrics, MetricRecorder) and rs.effective_pct is not None:
+            self.metrics.record("traffic_pct", rs.effective_pct, rs.read_at)
+
     def _marker_present(self) -> bool:
         return self.paths.rollback_marker.exists()
 
     async def _enforce_zero(self, why: str) -> None:
         try:
             async with asyncio.timeout(ROUTER_DEADLINE_S):
-                self.router_state = await self.router.set_percent(
+                rs = await self.router.set_percent(
                     0, who=self.who, reason=why, draining=True
                 )
+            self._observe_router(rs)
         except (ConsoleError, TimeoutError) as exc:
             self._warnings["router"] = f"could not re-apply 0%: {exc}"
             return
@@ -964,7 +973,7 @@ class Engine:
                     rs = await self.router.set_percent(0, who=who, reason=reason)
             except (ConsoleError, TimeoutError) as exc:
                 return ActionResult(False, f"Router write failed: {exc}")
-            self.router_state = rs
+            self._observe_router(rs)
             before = self._position()
             clear_marker(self.paths.rollback_marker)
             self.state = CutoverState(
@@ -1131,7 +1140,7 @@ class Engine:
             self.router_state = RouterState(effective_pct=None, error=str(exc))
             return
         self._warnings.pop("router", None)
-        self.router_state = rs
+        self._observe_router(rs)
         requested = self.state.requested_pct
         drift = rs.effective_pct is not None and abs(rs.effective_pct - requested) > 0.5
         if not drift:

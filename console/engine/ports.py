@@ -72,3 +72,10 @@ class SessionCutter(Protocol):
     cut_after_s: float | None
 
     async def cut_sessions(self) -> None: ...
+
+
+@runtime_checkable
+class MetricRecorder(Protocol):
+    """A metrics source that also stores values the engine knows (traffic_pct)."""
+
+    def record(self, metric: str, value: float, at: float | None = None) -> None: ...

@@ -71,6 +71,8 @@ async def test_fault_in_prod_rolls_back_automatically(tmp_path: Path) -> None:
     assert snap.rollback_steps[0].status == "done"
     assert snap.router.effective_pct == 0
     assert snap.health and all(h.env in ("dev", "prod") for h in snap.health)
+    traffic = [v for _, v in snap.series["traffic_pct"] if v == v]  # drop NaN gaps
+    assert 50.0 in traffic and traffic[-1] == 0.0
     entry = next(e for e in Journal(tmp_path / "journal.jsonl").entries()
                  if e["action"] == "rollback")  # fmt: skip
     assert entry["who"] == "ana@jump1 (automatic)"

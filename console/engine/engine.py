@@ -72,6 +72,9 @@ STEP_NAMES = (
     "notify",
 )
 ROUTER_DEADLINE_S = 10.0
+STOP_ATTEMPTS = 3
+"""Rollback step 1 tries the router this often before reporting failure."""
+JOURNAL_DEADLINE_S = 5.0
 """Outer bound on one router call (each router also has its own, shorter one)."""
 CHART_METRICS = (
     "traffic_pct",
@@ -437,20 +440,26 @@ class Engine:
         ts = self.clock()
         gates = self._gate_values()
         try:
-            await asyncio.to_thread(
-                self.journal.append,
-                ts=ts,
-                who=who,
-                action=action,
-                why=why,
-                before=before,
-                after=after,
-                gates=gates,
-            )
+            async with asyncio.timeout(JOURNAL_DEADLINE_S):
+                await asyncio.to_thread(
+                    self.journal.append,
+                    ts=ts,
+                    who=who,
+                    action=action,
+                    why=why,
+                    before=before,
+                    after=after,
+                    gates=gates,
+                )
             self._warnings.pop("journal", None)
         except JournalError as exc:
             log.error("%s", exc)
             self._warnings["journal"] = f"journal write failed: {exc.message}"
+        except TimeoutError:
+            # The thread finishes on its own; nothing waits for a stuck disk.
+            self._warnings["journal"] = (
+                f"journal write took longer than {JOURNAL_DEADLINE_S:g} s ({action})"
+            )
         self._journal_tail.append(JournalLine(ts, who, action, why))
 
     def _refresh_journal_tail(self) -> None:
@@ -581,20 +590,29 @@ class Engine:
         # 1. Stop new traffic: one router write, nothing else first.
         s = time.perf_counter()
         self._set_step(0, "running", s)
-        try:
-            async with asyncio.timeout(ROUTER_DEADLINE_S):
-                rs = await self.router.set_percent(
-                    0, who=who, reason=reason, draining=True
-                )
+        problem = ""
+        for attempt in range(STOP_ATTEMPTS):
+            try:
+                async with asyncio.timeout(ROUTER_DEADLINE_S):
+                    rs = await self.router.set_percent(
+                        0, who=who, reason=reason, draining=True
+                    )
+            except Exception as exc:  # any router failure: retry, then report
+                problem = str(exc) or f"{type(exc).__name__} (deadline passed?)"
+                log.error("rollback write %d failed: %s", attempt + 1, problem)
+                await asyncio.sleep(0.1 * (attempt + 1))
+                continue
             self._observe_router(rs)
             self.last_rollback_stop_s = time.perf_counter() - t0
-            status = "done" if rs.effective_pct == 0 else "failed"
-            ok &= status == "done"
-            self._set_step(0, status, s, f"router reads {_pct(rs.effective_pct)}")
-        except (ConsoleError, TimeoutError) as exc:
+            if rs.effective_pct == 0:
+                problem = ""
+                self._set_step(0, "done", s, f"router reads 0% ({rs.detail})")
+                break
+            problem = f"router reads {_pct(rs.effective_pct)} after writing 0%"
+        if problem:
             ok = False
-            self._warnings["router"] = f"rollback write failed: {exc}"
-            self._set_step(0, "failed", s, str(exc) or "router deadline passed")
+            self._warnings["router"] = f"rollback write failed: {problem}"
+            self._set_step(0, "failed", s, problem)
 
         # 2. Complete in-flight, bounded.
         s = time.perf_counter()
@@ -648,11 +666,13 @@ class Engine:
         s = time.perf_counter()
         self._set_step(4, "running", s)
         try:
-            path = await asyncio.to_thread(self._write_evidence, who, reason, before)
+            bundle = self._collect_evidence(who, reason, before)
+            path = await asyncio.to_thread(write_bundle, **bundle)
             st.evidence_path = str(path)
             await asyncio.to_thread(self._save)
             self._set_step(4, "done", s, str(path))
-        except OSError as exc:
+        except Exception as exc:  # evidence is best effort; the rollback stands
+            log.error("evidence bundle not written: %s", exc)
             self._set_step(4, "failed", s, f"evidence not written: {exc}")
 
         # 6. Notify in the background, bounded by notify.timeout_s.
@@ -691,7 +711,11 @@ class Engine:
             )
         return "done", f"{n} cancelled after {grace:g} s grace"
 
-    def _write_evidence(self, who: str, reason: str, before: dict[str, Any]) -> Any:
+    def _collect_evidence(
+        self, who: str, reason: str, before: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Everything for the bundle, gathered on the loop (the stores are not
+        thread-safe); only the file writing goes to a thread."""
         now = self.clock()
         since = now - self.config.rollback.evidence_window_s
         try:
@@ -702,24 +726,24 @@ class Engine:
         if self.metrics is not None:
             for metric in self._chart_metrics():
                 with contextlib.suppress(ConsoleError, KeyError, ValueError):
-                    series[metric] = self.metrics.series(metric, since)
-        probe_log = list(self.monitors.probe_log()) if self.monitors else []
-        return write_bundle(
-            self.paths.evidence_dir,
-            at=now,
-            summary={
+                    series[metric] = list(self.metrics.series(metric, since))
+        return {
+            "root": self.paths.evidence_dir,
+            "at": now,
+            "summary": {
                 "who": who,
                 "reason": reason,
                 "at": now,
                 "steps": [dataclasses.asdict(s) for s in self._steps],
                 "gates": self._gate_values(),
+                "warnings": self._warning_list(),
             },
-            journal=journal,
-            series=series,
-            probe_log=probe_log,
-            routing={"before": before, "after": self._position()},
-            config=self.config,
-        )
+            "journal": journal,
+            "series": series,
+            "probe_log": list(self.monitors.probe_log()) if self.monitors else [],
+            "routing": {"before": before, "after": self._position()},
+            "config": self.config,
+        }
 
     async def _notify_step(self, who: str, reason: str) -> None:
         s = time.perf_counter()
@@ -1152,17 +1176,18 @@ class Engine:
             f"requested {requested:g}% ({rs.detail})"
         )
         self._warnings["drift"] = msg
-        if not react or self._drift_noted:
+        if not react or self.role is not Role.DRIVER:
             return
-        self._drift_noted = True
-        log.warning("%s", msg)
-        if self.role is Role.DRIVER:
+        if not self._drift_noted:
+            self._drift_noted = True
+            log.warning("%s", msg)
             await self._record("drift", msg, who=self.who)
             if self.notifier is not None:
                 self._spawn(self._notify_drift(msg))
-            if self.state.rolled_back and (rs.effective_pct or 0) > 0:
-                # Frozen: an outside raise after a rollback is undone at once.
-                await self._enforce_zero(f"traffic raised behind a rollback ({msg})")
+        if self.state.rolled_back and (rs.effective_pct or 0) > 0:
+            # Frozen: an outside raise after a rollback (or a rollback write that
+            # failed) is put back to 0% on every poll until it holds.
+            await self._enforce_zero(f"traffic above 0% while rolled back ({msg})")
 
     async def _notify_drift(self, msg: str) -> None:
         assert self.notifier is not None

@@ -19,6 +19,9 @@ from helpers_engine import (
 from console.engine.journal import Journal
 from console.engine.model import Overall, Phase, Role
 from console.engine.notify import AppriseNotifier
+from console.errors import RouterError
+from console.routing.base import RouterState
+from console.routing.file import FileRouter
 
 pytestmark = pytest.mark.timeout(30)
 GOOD, BAD = 99.9, 90.0
@@ -246,3 +249,43 @@ async def test_snapshot_queue_coalesces(tmp_path: Path) -> None:
     await engine.stop()
     with pytest.raises(Exception, match="stopped"):
         await q.get()
+
+
+class FlakyRouter(FileRouter):
+    """Fails the first ``failures`` writes, as a router restarting would."""
+
+    def __init__(self, path: Path, failures: int) -> None:
+        super().__init__(path)
+        self.failures = failures
+
+    async def set_percent(
+        self, pct: float, *, who: str, reason: str, draining: bool = False
+    ) -> RouterState:
+        if pct == 0 and self.failures > 0:
+            self.failures -= 1
+            raise RouterError("router restarting")
+        return await super().set_percent(pct, who=who, reason=reason, draining=draining)
+
+
+async def test_rollback_retries_the_router_and_freezes_even_if_it_fails(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(tmp_path)
+    engine.router = FlakyRouter(tmp_path / "routing.json", failures=2)
+    await engine.open()
+    try:
+        assert (await engine.shift(5, who="a@b", reason="go", override=True)).ok
+        result = await engine.rollback(who="a@b", reason="retry")
+        assert result.ok and routing_pct(tmp_path) == 0
+        await engine.rearm(who="a@b", reason="again")
+        assert (await engine.shift(5, who="a@b", reason="go", override=True)).ok
+        engine.router = FlakyRouter(tmp_path / "routing.json", failures=99)
+        failed = await engine.rollback(who="a@b", reason="router gone")
+        snap = engine.snapshot()
+    finally:
+        await engine.stop()
+    assert not failed.ok
+    assert failed.message.startswith("Rollback incomplete: stop new traffic: router")
+    assert snap.phase is Phase.ROLLED_BACK  # frozen: nothing will raise it again
+    assert "rollback write failed: router restarting" in snap.warnings
+    assert json.loads((tmp_path / "rollback.json").read_text())["status"] == "done"

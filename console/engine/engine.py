@@ -862,6 +862,9 @@ class Engine:
                 return ActionResult(
                     False, "Rolled back: nothing raises traffic until re-armed."
                 )
+            if to_pct == st.requested_pct and st.stage >= 0:
+                # Re-applying the current level would restart its hold: refuse.
+                return ActionResult(False, f"Already at {to_pct:g}%; nothing changed.")
             preview = self.preview_shift(to_pct)
             if preview.needs_override and not override:
                 return ActionResult(

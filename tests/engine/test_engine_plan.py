@@ -59,6 +59,8 @@ async def test_raise_needs_checklist_hold_and_gates_or_a_recorded_override(
         assert routing_pct(tmp_path) == 5
         assert engine.snapshot().phase is Phase.HOLDING
 
+        again = await engine.shift(5, who="ana@jump1", reason="again", override=True)
+        assert not again.ok and again.message == "Already at 5%; nothing changed."
         preview = engine.preview_shift()
         assert preview.to_pct == 10 and any(
             b.startswith("hold:") for b in preview.blockers

@@ -28,7 +28,7 @@ from console.ui.messages import ActionFinished, SnapshotReceived
 from console.ui.protocols import CredentialEditor, FaultMenu
 from console.ui.screens.confirm_shift import ConfirmShiftScreen, ShiftDecision
 from console.ui.screens.credentials import CredentialChange, CredentialsScreen
-from console.ui.screens.main import MAIN_CSS, MainScreen
+from console.ui.screens.main import CHART_INTERVAL_S, MAIN_CSS, MainScreen
 from console.ui.screens.reason import ReasonScreen
 from console.ui.screens.simple import CLEAR_FAULTS, FaultScreen, HelpScreen, QuitScreen
 from console.ui.themes import DEFAULT_THEME, load_themes
@@ -82,7 +82,7 @@ class ConsoleApp(App[int]):
         credentials: CredentialEditor | None = None,
         who: str,
         clock: Callable[[], float] = time.time,
-        chart_interval_s: float = 1.0,
+        chart_interval_s: float = CHART_INTERVAL_S,
     ) -> None:
         super().__init__()
         self.engine = engine

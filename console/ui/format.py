@@ -25,15 +25,19 @@ def pct(value: float | None, digits: int = 1) -> str:
     return f"{value:.{digits}f}%" if value is not None and is_number(value) else MISSING
 
 
-def duration(seconds: float | None) -> str:
-    """A compact countdown: '45s', '12m03s', '4h12m', '2d03h'."""
+def duration(seconds: float | None, *, coarse: bool = False) -> str:
+    """A compact countdown: '45s', '12m03s', '4h12m', '2d03h'.
+
+    ``coarse`` drops the seconds above a minute ('12m'), so that a countdown on a
+    slow link changes once a minute instead of every second.
+    """
     if seconds is None or not is_number(seconds):
         return MISSING
     s = max(0, round(seconds))
     if s < 60:
         return f"{s}s"
     if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
+        return f"{s // 60}m" if coarse else f"{s // 60}m{s % 60:02d}s"
     if s < 86400:
         return f"{s // 3600}h{s % 3600 // 60:02d}m"
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
@@ -44,6 +48,19 @@ def age(at: float | None, now: float) -> str:
     if at is None or not is_number(at):
         return MISSING
     return f"{duration(now - at)} ago"
+
+
+def freshness(at: float | None, now: float) -> str:
+    """How old a reading is, in steps ('<10s', '<1m', '12m ago'), so that a
+    line showing it changes when the reading ages, not every second."""
+    if at is None or not is_number(at):
+        return MISSING
+    elapsed = now - at
+    if elapsed < 10:
+        return "<10s"
+    if elapsed < 60:
+        return "<1m"
+    return f"{duration(elapsed, coarse=True)} ago"
 
 
 def clock(ts: float) -> str:

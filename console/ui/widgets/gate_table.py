@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Static
 
 from console.engine.model import GateResult, Snapshot, Verdict
 from console.ui import format as fmt
+from console.ui.widgets.quiet_static import QuietStatic
 
 _MARK = {
     Verdict.PASS: "✓",
@@ -30,7 +30,7 @@ def gate_line(g: GateResult) -> Content:
     )
 
 
-class GateTable(Static):
+class GateTable(QuietStatic):
     """One line per gate; long whys wrap only on wide screens (ellipsis at 80)."""
 
     DEFAULT_CSS = """
@@ -42,6 +42,6 @@ class GateTable(Static):
     def show(self, snap: Snapshot) -> None:
         """Re-render from a snapshot."""
         if not snap.gates:
-            self.update("gates: none evaluated yet (INSUFFICIENT DATA)")
+            self.set_content("gates: none evaluated yet (INSUFFICIENT DATA)")
             return
-        self.update(Content("\n").join(gate_line(g) for g in snap.gates))
+        self.set_content(Content("\n").join(gate_line(g) for g in snap.gates))

@@ -4,10 +4,10 @@ WebSocket state and round trip."""
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Static
 
 from console.engine.model import HealthState, Snapshot, StreamState
 from console.ui import format as fmt
+from console.ui.widgets.quiet_static import QuietStatic
 
 
 def health_line(h: HealthState, s: StreamState | None, now: float) -> Content:
@@ -18,7 +18,7 @@ def health_line(h: HealthState, s: StreamState | None, now: float) -> Content:
         mark = ("●", "$success") if h.ok else ("✗", "bold $error")
     version = h.version or fmt.MISSING
     if h.version_changed_at is not None:
-        version += f" (new {fmt.duration(now - h.version_changed_at)})"
+        version += f" (new {fmt.duration(now - h.version_changed_at, coarse=True)})"
     ws: tuple[str, str] = ("ws –", "dim")
     if s is not None:
         style = "$success" if s.state == "connected" else "bold $warning"
@@ -28,7 +28,7 @@ def health_line(h: HealthState, s: StreamState | None, now: float) -> Content:
         mark,
         (f" {h.env:<5}", "bold"),
         f" {fmt.ms(h.latency_ms):>7} {fmt.pct(h.uptime_pct, 2):>7} v{version}"
-        f" {fmt.age(h.last_probe_at, now)}  ",
+        f" {fmt.freshness(h.last_probe_at, now)}  ",
         ws,
     ]
     if h.error:
@@ -36,7 +36,7 @@ def health_line(h: HealthState, s: StreamState | None, now: float) -> Content:
     return Content.assemble(*parts)
 
 
-class HealthStrip(Static):
+class HealthStrip(QuietStatic):
     """One line per environment."""
 
     DEFAULT_CSS = """
@@ -47,4 +47,4 @@ class HealthStrip(Static):
         """Re-render from a snapshot."""
         streams = {s.env: s for s in snap.streams}
         lines = [health_line(h, streams.get(h.env), now) for h in snap.health]
-        self.update(Content("\n").join(lines) if lines else "health: no probe yet")
+        self.set_content(Content("\n").join(lines) if lines else "health: no probe yet")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Static
 
 from console.engine.model import JournalLine, Snapshot
 from console.ui import format as fmt
+from console.ui.widgets.quiet_static import QuietStatic
 
 
 def journal_line(j: JournalLine) -> Content:
@@ -19,7 +19,7 @@ def journal_line(j: JournalLine) -> Content:
     )
 
 
-class JournalTail(Static):
+class JournalTail(QuietStatic):
     """As many recent events as the screen gives room for (newest last)."""
 
     DEFAULT_CSS = """
@@ -32,4 +32,6 @@ class JournalTail(Static):
         """Re-render from a snapshot, newest at the bottom."""
         room = max(1, self.size.height or 3)
         lines = [journal_line(j) for j in snap.journal_tail[-room:]]
-        self.update(Content("\n").join(lines) if lines else "journal: no events yet")
+        self.set_content(
+            Content("\n").join(lines) if lines else "journal: no events yet"
+        )

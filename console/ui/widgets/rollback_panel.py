@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Static
 
 from console.engine.model import Phase, RollbackStep, Snapshot
+from console.ui.widgets.quiet_static import QuietStatic
 
 _STEP_STYLE = {
     "done": ("✓", "$success"),
@@ -25,7 +25,7 @@ def step_line(step: RollbackStep) -> Content:
     )
 
 
-class RollbackPanel(Static):
+class RollbackPanel(QuietStatic):
     """Shown instead of the charts while rolling back and once rolled back."""
 
     DEFAULT_CSS = """
@@ -52,4 +52,4 @@ class RollbackPanel(Static):
         lines.append(
             Content("Traffic stays at 0% until someone re-arms (a) with a reason.")
         )
-        self.update(Content("\n").join(lines))
+        self.set_content(Content("\n").join(lines))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Static
 
 from console.engine.model import Overall, Phase, Snapshot
 from console.ui import format as fmt
 from console.ui.keys import ROLLBACK_LABEL
+from console.ui.widgets.quiet_static import QuietStatic
 
 _VERDICT_STYLE = {
     Overall.OK: "bold $success",
@@ -18,18 +20,20 @@ _VERDICT_STYLE = {
 }
 
 
-def status_content(snap: Snapshot | None, now: float) -> Content:
-    """Both lines of the status bar as styled content."""
+def status_content(
+    snap: Snapshot | None, now: float, *, coarse: bool = False
+) -> tuple[Content, Content]:
+    """The two lines of the status bar as styled content."""
     if snap is None:
-        return Content.from_markup(
-            "waiting for the engine's first snapshot…  [b]$key[/b] rolls back",
-            key=ROLLBACK_LABEL,
+        return Content("waiting for the engine's first snapshot…"), Content.styled(
+            f" {ROLLBACK_LABEL} ROLL BACK ", "bold reverse $error"
         )
     env = snap.env.upper() + (" (production)" if snap.production else "")
     hold = fmt.hold_left(snap, now)
-    hold_txt = f"hold {fmt.duration(hold)}" if hold is not None else snap.phase.value
+    left = fmt.duration(hold, coarse=coarse)
+    hold_txt = f"hold {left}" if hold is not None else snap.phase.value
     if snap.phase is Phase.PAUSED:
-        hold_txt = f"PAUSED, {fmt.duration(hold)} left"
+        hold_txt = f"PAUSED, {left} left"
     line1 = Content.assemble(
         (env, "bold"),
         f" {fmt.pct(snap.traffic_pct)} ",
@@ -52,24 +56,40 @@ def status_content(snap: Snapshot | None, now: float) -> Content:
     elif snap.phase in (Phase.ROLLED_BACK, Phase.ROLLING_BACK):
         tail = (f"{snap.phase.value}: {snap.rolled_back_reason or '?'}", "bold $error")
     else:
-        worst = fmt.duration(snap.worst_case_rollback_s)
-        tail = (f"auto-rollback ≤ {worst} after a fault", "dim")
+        router = snap.router
+        tail = (
+            f"router {snap.router_kind} {fmt.pct(router.effective_pct)}"
+            f" (requested {fmt.pct(router.requested_pct)})",
+            "dim",
+        )
+        if router.error:
+            tail = (f"⚠ router unreadable: {router.error}", "bold $error")
     line2 = Content.assemble(
         (f" {ROLLBACK_LABEL} ROLL BACK ", "bold reverse $error"),
         "  ",
         tail,
         ("   ? keys", "dim"),
     )
-    return Content("\n").join([line1, line2])
+    return line1, line2
 
 
-class StatusLine(Static):
-    """Env, traffic %, stage N of M, hold countdown, verdict, role, rollback key."""
+class StatusLine(Vertical):
+    """Env, traffic %, stage N of M, hold countdown, verdict, role, rollback key.
+
+    Two one-line widgets, so that the ticking countdown redraws one line only.
+    """
 
     DEFAULT_CSS = """
     StatusLine { height: 2; width: 1fr; background: $panel; padding: 0 1; }
+    StatusLine > QuietStatic { height: 1; }
     """
 
-    def show(self, snap: Snapshot | None, now: float) -> None:
-        """Re-render from a snapshot (cheap: Static diffs its own lines)."""
-        self.update(status_content(snap, now))
+    def compose(self) -> ComposeResult:
+        yield QuietStatic(id="status-1")
+        yield QuietStatic(id="status-2")
+
+    def show(self, snap: Snapshot | None, now: float, *, coarse: bool = False) -> None:
+        """Re-render from a snapshot (each line redrawn only when it changed)."""
+        line1, line2 = status_content(snap, now, coarse=coarse)
+        self.query_one("#status-1", QuietStatic).set_content(line1)
+        self.query_one("#status-2", QuietStatic).set_content(line2)

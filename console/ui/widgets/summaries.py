@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Static
 
 from console.engine.model import CredentialSummary, Snapshot
 from console.ui import format as fmt
+from console.ui.widgets.quiet_static import QuietStatic
 
 
 def credential_line(c: CredentialSummary, now: float) -> Content:
     """'prod v_…12ab sk_live_…9f3a keyring 3d00h' (masked by the engine)."""
     if c.problem:
         return Content.assemble((f"{c.env:<5}", "bold"), (f" ✗ {c.problem}", "$error"))
-    stored = fmt.duration(now - c.stored_at) if c.stored_at is not None else fmt.MISSING
+    stored = fmt.MISSING
+    if c.stored_at is not None:
+        stored = fmt.duration(now - c.stored_at, coarse=True)
     return Content.assemble(
         (f"{c.env:<5}", "bold"),
         f" {c.vendor_id_masked or fmt.MISSING} {c.api_key_masked or fmt.MISSING}",
@@ -21,7 +23,7 @@ def credential_line(c: CredentialSummary, now: float) -> Content:
     )
 
 
-class Summaries(Static):
+class Summaries(QuietStatic):
     """Checklist progress, then one line per environment's credentials."""
 
     DEFAULT_CSS = """
@@ -44,4 +46,4 @@ class Summaries(Static):
                 (f"  next: {cl.next_items[0]}" if cl.next_items else "", "dim"),
             )
         creds = [credential_line(c, now) for c in snap.credentials]
-        self.update(Content("\n").join([head, *creds]))
+        self.set_content(Content("\n").join([head, *creds]))

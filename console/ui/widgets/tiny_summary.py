@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Static
 
 from console.engine.model import Snapshot
 from console.ui import format as fmt
 from console.ui.keys import ROLLBACK_LABEL
+from console.ui.widgets.quiet_static import QuietStatic
 
 
-def tiny_content(snap: Snapshot | None, now: float) -> Content:
+def tiny_content(snap: Snapshot | None, now: float, *, coarse: bool = False) -> Content:
     """A handful of short lines that fit 40x12."""
     if snap is None:
         return Content(f"waiting for engine…\n{ROLLBACK_LABEL} = ROLL BACK")
@@ -19,7 +19,7 @@ def tiny_content(snap: Snapshot | None, now: float) -> Content:
         Content.assemble((snap.env.upper(), "bold"), f" {fmt.pct(snap.traffic_pct)}"),
         Content(f"{fmt.stage_text(snap)} {snap.phase.value}"),
         Content.styled(snap.overall.value, "bold reverse"),
-        Content(f"hold {fmt.duration(fmt.hold_left(snap, now))}"),
+        Content(f"hold {fmt.duration(fmt.hold_left(snap, now), coarse=coarse)}"),
         Content(f"not passing: {', '.join(failing) or 'none'}"),
         Content(snap.role.value),
         Content.assemble((f"{ROLLBACK_LABEL} = ROLL BACK", "bold $error")),
@@ -30,13 +30,13 @@ def tiny_content(snap: Snapshot | None, now: float) -> Content:
     return Content("\n").join(lines)
 
 
-class TinySummary(Static):
+class TinySummary(QuietStatic):
     """Shown only when the terminal is smaller than 80x24."""
 
     DEFAULT_CSS = """
     TinySummary { display: none; padding: 0 1; }
     """
 
-    def show(self, snap: Snapshot | None, now: float) -> None:
+    def show(self, snap: Snapshot | None, now: float, *, coarse: bool = False) -> None:
         """Re-render from a snapshot."""
-        self.update(tiny_content(snap, now))
+        self.set_content(tiny_content(snap, now, coarse=coarse))

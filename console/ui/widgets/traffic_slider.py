@@ -18,6 +18,7 @@ from textual.widget import Widget
 
 from console.engine.model import Phase, Snapshot
 from console.ui import format as fmt
+from console.ui.widgets.quiet_static import QuietStatic
 
 
 def bar(width: int, effective: float | None, chosen: float | None) -> Content:
@@ -41,7 +42,7 @@ class TrafficSlider(Widget, can_focus=True):
     """The traffic pane: share now, chosen next level, hold and rollback timing."""
 
     DEFAULT_CSS = """
-    TrafficSlider { height: 3; width: 1fr; padding: 0 1; }
+    TrafficSlider { height: 2; width: 1fr; padding: 0 1; }
     TrafficSlider:focus { background: $boost; }
     """
 
@@ -66,20 +67,26 @@ class TrafficSlider(Widget, can_focus=True):
         self._snap: Snapshot | None = None
         self._now = 0.0
         self._levels: Sequence[int] = ()
+        self._shown_key: object = None
 
     @property
     def choices(self) -> list[int]:
         """0% followed by the planned levels."""
         return [0, *self._levels]
 
-    def show(self, snap: Snapshot, now: float) -> None:
+    def show(self, snap: Snapshot, now: float, *, coarse: bool = False) -> None:
         """Take a new snapshot; the choice follows the plan until the person moves."""
         moved = self._snap is not None and self.chosen != self._default_choice()
         self._snap, self._now, self._levels = snap, now, snap.levels
         if not moved:
             self.chosen = self._default_choice()
         self.chosen = min(self.chosen, len(self.choices) - 1)
-        self.refresh()
+        # Redraw only when something the two lines show changed; the ticking
+        # countdown lives in TrafficFoot so that it redraws one line only.
+        key = (snap.traffic_pct, snap.phase, snap.levels, snap.stage)
+        if key != self._shown_key:
+            self._shown_key = key
+            self.refresh()
 
     def _default_choice(self) -> int:
         if self._snap is None:
@@ -102,17 +109,35 @@ class TrafficSlider(Widget, can_focus=True):
         to = self.choices[self.chosen]
         now_pct = snap.traffic_pct
         head = Content.assemble(
-            ("traffic ", "bold"), (fmt.pct(now_pct), "bold"), f" → next {to}%"
+            ("traffic ", "bold"),
+            (fmt.pct(now_pct), "bold"),
+            f" → next {to}%",
+            ("  ←/→ Enter", "dim"),
         )
-        keys = ("  ←/→ Enter", "dim")
         if snap.phase is Phase.ROLLED_BACK:
             head = Content.assemble(
                 ("traffic ", "bold"),
                 (fmt.pct(now_pct), "bold"),
-                (" ROLLED BACK", "bold $error"),
+                (" ROLLED BACK: a re-arms", "bold $error"),
             )
-            keys = ("  a re-arms", "bold $error")
         width = max(10, self.size.width - 4)
-        hold = fmt.hold_left(snap, self._now)
-        foot = Content.assemble(f"hold left {fmt.duration(hold)}", keys)
-        return Content("\n").join([head, bar(width, now_pct, to), foot])
+        return Content("\n").join([head, bar(width, now_pct, to)])
+
+
+def foot_content(snap: Snapshot, now: float, *, coarse: bool = False) -> Content:
+    """'hold 12m03s  auto-rollback ≤ 44s': the two clocks that matter here."""
+    left = fmt.duration(fmt.hold_left(snap, now), coarse=coarse)
+    worst = fmt.duration(snap.worst_case_rollback_s)
+    return Content.assemble(f"hold {left}", (f"  auto-rollback ≤ {worst}", "dim"))
+
+
+class TrafficFoot(QuietStatic):
+    """The traffic pane's last line: hold countdown and worst-case auto-rollback."""
+
+    DEFAULT_CSS = """
+    TrafficFoot { height: 1; padding: 0 1; text-wrap: nowrap; }
+    """
+
+    def show(self, snap: Snapshot, now: float, *, coarse: bool = False) -> None:
+        """Re-render the countdown (one line)."""
+        self.set_content(foot_content(snap, now, coarse=coarse))

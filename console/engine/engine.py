@@ -18,7 +18,7 @@ import os
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from console.config import Config, GateConfig
@@ -197,7 +197,6 @@ class Engine:
         self._background: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._action_lock = asyncio.Lock()
-        self._next_metrics = 0.0
         self._next_router = 0.0
         self._next_lease = 0.0
         self._next_publish = 0.0
@@ -1017,15 +1016,46 @@ class Engine:
     # ---------------------------------------------------------------- the loop
 
     async def _run(self) -> None:
+        """The engine's loops: a slow metrics source or a hanging router read
+        must never delay gate evaluation or marker checks, so each has its own."""
+        loops = [self._loop("engine", self._tick, lambda: self.tick_s)]
+        loops.append(self._loop("router", self._router_tick, lambda: self.tick_s))
+        if self.metrics is not None:
+            loops.append(
+                self._loop(
+                    "metrics",
+                    self._metrics_tick,
+                    lambda: self.config.metrics.interval_s,
+                )
+            )
+        await asyncio.gather(*loops)
+
+    async def _loop(
+        self,
+        name: str,
+        step: Callable[[float], Awaitable[None]],
+        interval: Callable[[], float],
+    ) -> None:
         while True:
             try:
-                await self._tick(self.clock())
+                await step(self.clock())
+                self._warnings.pop(f"loop {name}", None)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the loop must outlive any one failure
-                log.exception("engine tick failed")
-                self._warnings["engine"] = f"engine loop error: {type(exc).__name__}"
-            await asyncio.sleep(self.tick_s)
+            except Exception as exc:  # a loop must outlive any one failure
+                log.exception("engine %s loop failed", name)
+                self._warnings[f"loop {name}"] = (
+                    f"engine {name} loop error: {type(exc).__name__}"
+                )
+            await asyncio.sleep(interval())
+
+    async def _metrics_tick(self, now: float) -> None:
+        await self._poll_metrics()
+
+    async def _router_tick(self, now: float) -> None:
+        if now >= self._next_router and not self._rolling_back:
+            self._next_router = now + self.router_poll_s
+            await self._poll_router(now, react=True)
 
     async def _tick(self, now: float) -> None:
         if self.role is Role.OBSERVER and now >= self._next_lease:
@@ -1039,14 +1069,7 @@ class Engine:
         if marker is not None and self.role is Role.DRIVER and not self._rolling_back:
             self._adopt_marker(marker)
 
-        if self.metrics is not None and now >= self._next_metrics:
-            self._next_metrics = now + self.config.metrics.interval_s
-            await self._poll_metrics()
         await self._evaluate_gates(now)
-
-        if now >= self._next_router and not self._rolling_back:
-            self._next_router = now + self.router_poll_s
-            await self._poll_router(now, react=True)
         self._publish()
 
     async def _try_take_over(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import json
 import threading
@@ -27,10 +28,13 @@ class FakeMetrics:
         self.samples = 100
         self.age_s: float | None = 0.5
         self.fail = False
+        self.hang = False
         self.polls = 0
 
     async def poll(self) -> None:
         self.polls += 1
+        if self.hang:
+            await asyncio.sleep(3600)
         if self.fail:
             raise MetricsError("scrape of 127.0.0.1 failed: connection refused")
 

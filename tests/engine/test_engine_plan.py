@@ -11,6 +11,7 @@ import pytest
 from helpers_engine import (
     FakeChecklist,
     FakeMetrics,
+    make_config,
     make_engine,
     receiver,
     routing_pct,
@@ -291,3 +292,33 @@ async def test_rollback_retries_the_router_and_freezes_even_if_it_fails(
     assert snap.phase is Phase.ROLLED_BACK  # frozen: nothing will raise it again
     assert "rollback write failed: router restarting" in snap.warnings
     assert json.loads((tmp_path / "rollback.json").read_text())["status"] == "done"
+
+
+async def test_a_hanging_metrics_source_fails_closed_and_blocks_nothing(
+    tmp_path: Path,
+) -> None:
+    metrics = FakeMetrics()
+    metrics.values["auth_success_pct"] = GOOD
+    config = make_config(tmp_path, metrics={"interval_s": 0.05, "timeout_s": 0.2})
+    engine = make_engine(tmp_path, metrics=metrics, config=config)
+    await engine.start()
+    try:
+        await wait_for(lambda: engine.results["auth_success"].verdict == "PASS")
+        assert (await engine.shift(5, who="a@b", reason="go", override=True)).ok
+        metrics.hang = True
+        await wait_for(
+            lambda: engine.results["auth_success"].verdict == "INSUFFICIENT DATA"
+        )
+        assert "metrics source did not answer within 0.2 s" in (
+            engine.results["auth_success"].why
+        )
+        # Another instance rolls back: honoured at once, metrics or not.
+        other = make_engine(tmp_path, who="bo@jump2")
+        await other.open()
+        assert (await other.rollback(who="bo@jump2", reason="pager")).ok
+        await other.stop()
+        took = time.monotonic()
+        await wait_for(lambda: engine.snapshot().phase is Phase.ROLLED_BACK, 1.0)
+        assert time.monotonic() - took < 0.5
+    finally:
+        await engine.stop()

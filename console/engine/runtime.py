@@ -11,12 +11,18 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any
 
 from console.config import Config
 from console.engine.engine import Engine
-from console.engine.model import CredentialSummary, HealthState, StreamState
+from console.engine.model import (
+    ChecklistSummary,
+    CredentialSummary,
+    HealthState,
+    StreamState,
+)
 from console.engine.notify import AppriseNotifier
 from console.engine.ports import Checklist, Credentials, InFlight, Monitors, Notifier
 from console.locations import StatePaths
@@ -193,6 +199,42 @@ class RuntimeMonitors:
         return list(self._credentials)
 
 
+class ReloadingChecklist:
+    """The real checklist, re-read when its file changes, so that items ticked with
+    `boop-console check tick` in another process count at once."""
+
+    def __init__(self, paths: StatePaths) -> None:
+        self.paths = paths
+        self._mtime: float | None = None
+        self._checklist: Any = None
+
+    def current(self) -> Any:
+        """The checklist as the file says now (rebuilt only after a change)."""
+        try:
+            mtime: float | None = os.stat(self.paths.checklist).st_mtime
+        except OSError:
+            mtime = None
+        if self._checklist is None or mtime != self._mtime:
+            from console.engine.checklist import Checklist as RealChecklist
+            from console.engine.checklist import journal_hook
+            from console.engine.journal import Journal
+
+            self._checklist = RealChecklist(
+                self.paths.checklist,
+                on_change=journal_hook(Journal(self.paths.journal)),
+            )
+            self._mtime = mtime
+        return self._checklist
+
+    def premigration_blockers(self) -> list[str]:
+        blockers: list[str] = self.current().premigration_blockers()
+        return blockers
+
+    def summary(self) -> ChecklistSummary | None:
+        summary: ChecklistSummary = self.current().summary()
+        return summary
+
+
 def build_engine(
     config: Config,
     *,
@@ -221,13 +263,7 @@ def build_engine(
     if notifier is None and config.notify.urls:
         notifier = AppriseNotifier(config.notify.urls, config.notify.timeout_s)
     if checklist is None:
-        from console.engine.checklist import Checklist as RealChecklist
-        from console.engine.checklist import journal_hook
-        from console.engine.journal import Journal
-
-        checklist = RealChecklist(
-            paths.checklist, on_change=journal_hook(Journal(paths.journal))
-        )
+        checklist = ReloadingChecklist(paths)
     if probes and metrics is None and config.metrics.url:
         from console.metrics.hub import build_hub
 

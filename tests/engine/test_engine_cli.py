@@ -117,3 +117,24 @@ def test_guard_drives_refuses_others_and_stops_on_sigterm(cfg: Path) -> None:
             if proc.stderr:
                 proc.stderr.close()
     assert code == 0
+
+
+def test_checklist_ticked_elsewhere_unblocks_the_first_level(
+    cfg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from console.engine.checklist import Checklist
+    from console.engine.runtime import ReloadingChecklist
+    from console.locations import StatePaths
+
+    paths = StatePaths(cfg.parent / "state").ensure()
+    watched = ReloadingChecklist(paths)
+    assert len(watched.premigration_blockers()) == 4
+    assert run(cfg, "shift", "5", "--reason", "go") == 3
+    assert "checklist: 4 pre-migration item(s) open" in capsys.readouterr().err
+
+    other = Checklist(paths.checklist)  # another process ticking items
+    for item in ("pre.testing", "pre.credentials", "pre.review", "pre.deployment"):
+        other.tick(item, who="ana@jump1", note="done")
+    assert watched.premigration_blockers() == []
+    assert run(cfg, "shift", "5", "--reason", "checklist complete") == 0
+    assert routing(cfg) == 5

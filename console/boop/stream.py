@@ -382,7 +382,7 @@ class VendorStream:
             opened_at: list[float] = []
             try:
                 await self._session(opened_at)
-                reason = "closed by the server"
+                reason = f"{self.name} stream closed by the server."
             except (StreamError, BoopTransportError) as exc:
                 if self._stopping.is_set():
                     break
@@ -404,7 +404,7 @@ class VendorStream:
             ):
                 delays = self.backoff.delays(self._rng)
             delay = next(delays)
-            log.info("%s stream: %s; reconnecting in %.2f s", self.name, reason, delay)
+            log.info("%s Reconnecting in %.2f s.", reason, delay)
             self._emit(Disconnected(reason=reason, will_retry=True))
             self.state = StreamState.BACKING_OFF
             with contextlib.suppress(TimeoutError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable
@@ -379,3 +380,30 @@ async def test_unreachable_is_retried_and_stop_ends_it() -> None:
     assert state is StreamState.STOPPED
     with pytest.raises(StreamError):
         await stream.create_context("payment", amount_cents=1)
+
+
+async def test_backoff_grows_while_failing_and_resets_after_a_stable_connection(
+    sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="console.boop.stream")
+    backoff = Backoff(initial_s=0.05, factor=4, cap_s=0.8, jitter=0, stable_after_s=0.3)
+    rec = Recorder()
+    stream = await running(prod_stream(sim, rec, backoff=backoff))
+    try:
+        await asyncio.sleep(0.4)  # stable
+        sim.faults.inject("prod", "outage", duration_s=0.5)
+        await rec.wait_for(lambda: len(rec.of(Connected)) == 2, timeout=5)
+        await asyncio.sleep(0.4)  # stable again
+        sim.faults.inject("prod", "outage", duration_s=0.1)
+        await rec.wait_for(lambda: len(rec.of(Connected)) == 3, timeout=5)
+    finally:
+        await stream.stop()
+    delays = [
+        float(r.getMessage().rsplit("Reconnecting in ", 1)[1].split()[0])
+        for r in caplog.records
+        if r.getMessage().startswith("prod stream") and "Reconnecting" in r.getMessage()
+    ]
+    # First outage: 0.05, 0.2, 0.8 (capped) ...; second outage starts over at 0.05.
+    assert delays[:3] == [0.05, 0.2, 0.8]
+    second = delays.index(0.05, 1)
+    assert second >= 3 and delays[second] == 0.05

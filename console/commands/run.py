@@ -13,6 +13,7 @@ import importlib
 import inspect
 import logging
 import os
+import signal
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from console.errors import ConsoleError
 
 if TYPE_CHECKING:
-    from console.config import Config
     from console.engine.model import EngineAPI
     from console.ui.protocols import CredentialEditor, FaultMenu
 
@@ -84,7 +84,8 @@ def run_app(
 
     The engine's own lifecycle runs in the app's event loop: ``start()`` (if it has
     one) before the first frame, ``close()`` or ``aclose()`` after the last, also on
-    a crash or SIGHUP, so that no task keeps the process alive.
+    a crash or SIGHUP/SIGTERM (exit code 129/143), so that no task keeps the
+    process alive and the terminal is restored.
     ``theme`` None picks one for $TERM (16 colours on TERM=linux or screen).
     """
     from console.ui.app import ConsoleApp
@@ -101,6 +102,11 @@ def run_app(
     )
 
     async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            # A dropped ssh session (SIGHUP) or a kill exits like a quit: the
+            # terminal is restored and the engine closed, lease released.
+            loop.add_signal_handler(sig, app.exit, None, 128 + sig)
         await _maybe_call(engine, "start")
         try:
             await app.run_async()
@@ -126,13 +132,16 @@ def _run(args: argparse.Namespace) -> int:
             "This installation has no engine runtime (console.engine.runtime).",
             hint="Reinstall boop-console; `boop-console demo` shows the console.",
         ) from exc
-    build_engine: Callable[[Config], EngineAPI] = runtime.build_engine
-    engine = build_engine(config)
+    build_engine: Callable[..., EngineAPI] = runtime.build_engine
+    who = who_am_i()
+    store = CredentialStore(config.credentials)
+    engine = build_engine(config, who=who, credential_store=store)
     return run_app(
         engine,
         theme=args.theme,
         low_bandwidth=args.low_bandwidth,
-        credentials=CredentialStore(config.credentials),
+        credentials=store,
+        who=who,
         log_file=StatePaths(config.state_path()).log_file,
     )
 

@@ -392,10 +392,13 @@ class VendorStream:
                     log.warning("%s", reason)
                     self._emit(Oversize(limit_bytes=self.max_size))
                 if not should_retry(exc):
-                    self.state = StreamState.FAILED
-                    log.error("%s stream stopped: %s", self.name, reason)
-                    self._emit(Disconnected(reason=reason, will_retry=False))
+                    self._give_up(reason)
                     return
+            except Exception as exc:
+                # A bug, not a network condition: stop visibly rather than loop.
+                log.exception("%s stream failed unexpectedly", self.name)
+                self._give_up(f"{self.name} stream failed: {type(exc).__name__}: {exc}")
+                return
             if self._stopping.is_set():
                 break
             if (
@@ -412,6 +415,12 @@ class VendorStream:
                     await self._stopping.wait()
             self.reconnects += 1
         self.state = StreamState.STOPPED
+
+    def _give_up(self, reason: str) -> None:
+        self.state = StreamState.FAILED
+        self.last_error = reason
+        log.error("%s stream stopped: %s", self.name, reason)
+        self._emit(Disconnected(reason=reason, will_retry=False))
 
     async def _session(self, opened_at: list[float]) -> None:
         """One connection, from handshake to close; library errors translated here."""
@@ -572,7 +581,11 @@ class VendorStream:
 
     def _emit(self, event: StreamEvent) -> None:
         if self._on_event is not None:
-            self._on_event(event)
+            try:
+                self._on_event(event)
+            except Exception:
+                # A faulty consumer must not take the connection down with it.
+                log.exception("%s stream: the event handler failed", self.name)
             return
         if self._queue.full():
             # Keep the newest: an old result nobody read is worth less than a new one.

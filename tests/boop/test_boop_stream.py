@@ -30,6 +30,7 @@ from console.boop.models import (
     AuthSucceeded,
     Connected,
     ContextCreated,
+    ContextExpired,
     Disconnected,
     Oversize,
     ServerErrorEvent,
@@ -97,9 +98,8 @@ async def running(stream: VendorStream) -> VendorStream:
 def prod_stream(sim: Simulator, rec: Recorder, **kw: Any) -> VendorStream:
     vendor, key = sim.credentials["prod"]
     kw.setdefault("backoff", FAST)
-    return VendorStream(
-        ws_url(sim.prod_url), vendor, key, on_event=rec, name="prod", **kw
-    )
+    kw.setdefault("on_event", rec)
+    return VendorStream(ws_url(sim.prod_url), vendor, key, name="prod", **kw)
 
 
 def test_documented_payloads_parse_to_events() -> None:
@@ -119,6 +119,20 @@ def test_documented_payloads_parse_to_events() -> None:
         {"type": "authentication_failed", "context_id": "c", "reason": "user-not-found"}
     )
     assert isinstance(failed, AuthFailed) and failed.reason == "user-not-found"
+    expired = parse_message({"type": "context_expired", "context_id": "c9"})
+    assert isinstance(expired, ContextExpired) and expired.context_id == "c9"
+    created = parse_message(
+        {"type": "context_created", "context_id": "c1", "qr_code": "boop://c1"}
+    )
+    assert isinstance(created, ContextCreated) and created.qr_code == "boop://c1"
+    refused = parse_message(
+        {
+            "type": "auth_result",
+            "context_id": "c2",
+            "result": {"success": False, "error": "user-not-found"},
+        }
+    )
+    assert isinstance(refused, AuthFailed) and refused.reason == "user-not-found"
     assert parse_message({"type": "something_new"}) is None
 
 
@@ -407,3 +421,23 @@ async def test_backoff_grows_while_failing_and_resets_after_a_stable_connection(
     assert delays[:3] == [0.05, 0.2, 0.8]
     second = delays.index(0.05, 1)
     assert second >= 3 and delays[second] == 0.05
+
+
+async def test_a_failing_event_handler_does_not_drop_the_connection(
+    sim: Simulator,
+) -> None:
+    seen: list[StreamEvent] = []
+
+    def handler(event: StreamEvent) -> None:
+        seen.append(event)
+        raise RuntimeError("consumer bug")
+
+    stream = await running(prod_stream(sim, Recorder(), on_event=handler))
+    try:
+        await stream.create_context("entrance")
+        async with asyncio.timeout(3):
+            while not any(isinstance(e, AuthSucceeded) for e in seen):
+                await asyncio.sleep(0.01)
+        assert stream.state is StreamState.CONNECTED
+    finally:
+        await stream.stop()

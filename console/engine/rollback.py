@@ -1,0 +1,312 @@
+"""The rollback runbook: stop new traffic, complete in-flight, verify, freeze,
+preserve data, notify. One call, no typing, any state, any instance; step 1 waits
+for nothing but one router write (see docs/engine.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from console.engine.core import (
+    ROUTER_DEADLINE_S,
+    STEP_NAMES,
+    STOP_ATTEMPTS,
+    EngineCore,
+    pct_text,
+)
+from console.engine.evidence import write_bundle
+from console.engine.journal import JournalError
+from console.engine.model import (
+    ActionResult,
+    RollbackStep,
+)
+from console.engine.ports import (
+    SessionCutter,
+)
+from console.engine.state import (
+    RollbackMarker,
+    read_marker,
+    write_marker,
+)
+from console.errors import ConsoleError
+from console.routing.base import RouterState
+
+log = logging.getLogger("console.engine")
+
+
+class RollbackRunbook(EngineCore):
+    """Rollback, manual or automatic, and honouring another instance's rollback."""
+
+    async def rollback(self, *, who: str, reason: str = "") -> ActionResult:
+        """Roll back now: one call, no typing, from any instance, in any state."""
+        reason = reason.strip() or "manual rollback (no reason given)"
+        if self._rolling_back:
+            return ActionResult(True, "A rollback is already running.")
+        last = self.router_state
+        marker = read_marker(self.paths.rollback_marker)
+        sticky = self.state.rolled_back or marker is not None
+        if last.effective_pct == 0 and (sticky or self.state.requested_pct == 0):
+            # Confirm with one read before saying there is nothing to do.
+            try:
+                async with asyncio.timeout(ROUTER_DEADLINE_S):
+                    current = await self.router.read()
+            except (ConsoleError, TimeoutError):
+                current = RouterState(effective_pct=None)
+            if current.effective_pct == 0:
+                self._observe_router(current)
+                if sticky:
+                    msg = "Already rolled back: BOOP traffic is at 0%. Nothing changed."
+                else:
+                    msg = (
+                        "Nothing to roll back: BOOP traffic is at 0% and was not "
+                        "raised. Nothing changed."
+                    )
+                await self._record("rollback (no-op)", f"{reason}: {msg}", who=who)
+                self._publish(force=True)
+                return ActionResult(True, msg)
+        return await self._run_rollback(
+            who=who, reason=reason, before_pct=last.effective_pct
+        )
+
+    def _set_step(self, i: int, status: str, started: float, detail: str = "") -> None:
+        duration = None if status == "running" else time.perf_counter() - started
+        self._steps[i] = RollbackStep(STEP_NAMES[i], status, duration, detail)
+        self._publish(force=True)
+
+    async def _run_rollback(
+        self, *, who: str, reason: str, before_pct: float | None
+    ) -> ActionResult:
+        t0 = time.perf_counter()
+        self._rolling_back = True
+        self._steps = [RollbackStep(n, "pending") for n in STEP_NAMES]
+        before = self._position()
+        marker = RollbackMarker(
+            "in_progress",
+            self.clock(),
+            who,
+            reason,
+            os.getpid(),
+            os.uname().nodename,
+            before_pct,
+        )
+        try:
+            # No fsync: a killed process leaves the page cache intact, and step 1
+            # must not wait for the disk.
+            write_marker(self.paths.rollback_marker, marker, fsync=False)
+        except OSError as exc:
+            self._warnings["marker"] = f"rollback marker not written: {exc}"
+        try:
+            ok = await self._rollback_steps(who, reason, marker, before, t0)
+        finally:
+            self._rolling_back = False
+        self._publish(force=True)
+        if ok:
+            return ActionResult(True, f"Rolled back: BOOP traffic at 0% ({reason}).")
+        failed = [s for s in self._steps if s.status == "failed"]
+        detail = "; ".join(f"{s.name}: {s.detail}" for s in failed)
+        return ActionResult(False, f"Rollback incomplete: {detail}")
+
+    async def _rollback_steps(
+        self,
+        who: str,
+        reason: str,
+        marker: RollbackMarker,
+        before: dict[str, Any],
+        t0: float,
+    ) -> bool:
+        ok = True
+        # 1. Stop new traffic: one router write, nothing else first.
+        s = time.perf_counter()
+        self._set_step(0, "running", s)
+        problem = ""
+        for attempt in range(STOP_ATTEMPTS):
+            try:
+                async with asyncio.timeout(ROUTER_DEADLINE_S):
+                    rs = await self.router.set_percent(
+                        0, who=who, reason=reason, draining=True
+                    )
+            except Exception as exc:  # any router failure: retry, then report
+                problem = str(exc) or f"{type(exc).__name__} (deadline passed?)"
+                log.error("rollback write %d failed: %s", attempt + 1, problem)
+                await asyncio.sleep(0.1 * (attempt + 1))
+                continue
+            self._observe_router(rs)
+            self.last_rollback_stop_s = time.perf_counter() - t0
+            if rs.effective_pct == 0:
+                problem = ""
+                self._set_step(0, "done", s, f"router reads 0% ({rs.detail})")
+                break
+            problem = f"router reads {pct_text(rs.effective_pct)} after writing 0%"
+        if problem:
+            ok = False
+            self._warnings["router"] = f"rollback write failed: {problem}"
+            self._set_step(0, "failed", s, problem)
+
+        # 2. Complete in-flight, bounded.
+        s = time.perf_counter()
+        self._set_step(1, "running", s)
+        status, detail = await self._complete_inflight(reason)
+        self._set_step(1, status, s, detail)
+
+        # 3. Verify by an independent read.
+        s = time.perf_counter()
+        self._set_step(2, "running", s)
+        try:
+            async with asyncio.timeout(ROUTER_DEADLINE_S):
+                rs = await self.router.read()
+            self._observe_router(rs)
+            verified = rs.effective_pct == 0
+            ok &= verified
+            self._set_step(
+                2, "done" if verified else "failed", s, f"{rs.detail or 'read'}"
+            )
+        except (ConsoleError, TimeoutError) as exc:
+            ok = False
+            self._set_step(2, "failed", s, str(exc) or "router deadline passed")
+
+        # 4. Freeze: sticky rolled-back state, durable.
+        s = time.perf_counter()
+        self._set_step(3, "running", s)
+        now = self.clock()
+        st = self.state
+        st.rolled_back, st.rolled_back_at = True, now
+        st.rolled_back_reason, st.rolled_back_by = reason, who
+        st.stage, st.requested_pct = -1, 0.0
+        st.hold_started_at = st.paused_at = st.level_changed_at = None
+        st.paused_total_s = st.extra_hold_s = 0.0
+        done = dataclasses.replace(marker, status="done")
+        try:
+            await asyncio.to_thread(
+                write_marker, self.paths.rollback_marker, done, fsync=True
+            )
+            self._warnings.pop("marker", None)
+            freeze_ok = True
+        except OSError as exc:
+            freeze_ok = False
+            self._warnings["marker"] = f"rollback marker not written: {exc}"
+        await asyncio.to_thread(self._save)
+        self._set_step(3, "done" if freeze_ok else "failed", s, "sticky until re-armed")
+        await self._record(
+            "rollback", reason, who=who, before=before, after=self._position()
+        )
+
+        # 5. Preserve data.
+        s = time.perf_counter()
+        self._set_step(4, "running", s)
+        try:
+            bundle = self._collect_evidence(who, reason, before)
+            path = await asyncio.to_thread(write_bundle, **bundle)
+            st.evidence_path = str(path)
+            await asyncio.to_thread(self._save)
+            self._set_step(4, "done", s, str(path))
+        except Exception as exc:  # evidence is best effort; the rollback stands
+            log.error("evidence bundle not written: %s", exc)
+            self._set_step(4, "failed", s, f"evidence not written: {exc}")
+
+        # 6. Notify in the background, bounded by notify.timeout_s.
+        self._set_step(5, "running", time.perf_counter())
+        self._spawn(self._notify_step(who, reason))
+        log.info("rollback by %s: %s (ok=%s)", who, reason, ok)
+        return ok
+
+    async def _complete_inflight(self, reason: str) -> tuple[str, str]:
+        grace = self.config.rollback.inflight_grace_s
+        cut = self.router if isinstance(self.router, SessionCutter) else None
+        if self.inflight is None and (cut is None or cut.cut_after_s is None):
+            return "skipped", "no in-flight tracker; the router drain lets them finish"
+        if self.inflight is None:
+            assert cut is not None and cut.cut_after_s is not None
+            await asyncio.sleep(min(grace, cut.cut_after_s))
+            try:
+                async with asyncio.timeout(ROUTER_DEADLINE_S):
+                    await cut.cut_sessions()
+            except (ConsoleError, TimeoutError) as exc:
+                return "failed", f"could not cut open sessions: {exc}"
+            return "done", f"open sessions cut after {min(grace, cut.cut_after_s):g} s"
+        deadline = time.monotonic() + grace
+        while self.inflight.inflight() > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        left = self.inflight.inflight()
+        if left == 0:
+            return "done", "nothing left in flight"
+        try:
+            async with asyncio.timeout(5.0):
+                n = await self.inflight.cancel_inflight(reason)
+        except (ConsoleError, TimeoutError) as exc:
+            return (
+                "failed",
+                f"{left} still open after {grace:g} s, cancel failed: {exc}",
+            )
+        return "done", f"{n} cancelled after {grace:g} s grace"
+
+    def _collect_evidence(
+        self, who: str, reason: str, before: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Everything for the bundle, gathered on the loop (the stores are not
+        thread-safe); only the file writing goes to a thread."""
+        now = self.clock()
+        since = now - self.config.rollback.evidence_window_s
+        try:
+            journal = [e for e in self.journal.entries() if e.get("ts", 0) >= since]
+        except JournalError:
+            journal = []
+        series: dict[str, Sequence[tuple[float, float]]] = {}
+        if self.metrics is not None:
+            for metric in self._chart_metrics():
+                with contextlib.suppress(ConsoleError, KeyError, ValueError):
+                    series[metric] = list(self.metrics.series(metric, since))
+        return {
+            "root": self.paths.evidence_dir,
+            "at": now,
+            "summary": {
+                "who": who,
+                "reason": reason,
+                "at": now,
+                "steps": [dataclasses.asdict(s) for s in self._steps],
+                "gates": self._gate_values(),
+                "warnings": self._warning_list(),
+            },
+            "journal": journal,
+            "series": series,
+            "probe_log": list(self.monitors.probe_log()) if self.monitors else [],
+            "routing": {"before": before, "after": self._position()},
+            "config": self.config,
+        }
+
+    async def _notify_step(self, who: str, reason: str) -> None:
+        s = time.perf_counter()
+        if self.notifier is None:
+            self._set_step(5, "skipped", s, "no notify.urls configured")
+            return
+        env = self.config.target
+        problem = await self.notifier.send(
+            f"boop-console: rolled back {env} to 0%", f"{reason} (by {who})"
+        )
+        self._set_step(5, "failed" if problem else "done", s, problem or "sent")
+
+    def _adopt_marker(self, marker: RollbackMarker) -> None:
+        """Another instance rolled back: honour it (sticky) without touching BOOP."""
+        if self.state.rolled_back:
+            return
+        st = self.state
+        st.rolled_back, st.rolled_back_at = True, marker.at
+        st.rolled_back_reason, st.rolled_back_by = marker.reason, marker.who
+        st.stage, st.requested_pct = -1, 0.0
+        st.hold_started_at = st.paused_at = st.level_changed_at = None
+        st.paused_total_s = st.extra_hold_s = 0.0
+        st.evidence_path = marker.evidence_path or st.evidence_path
+        self._save()
+        self._spawn(
+            self._record(
+                "rollback observed",
+                f"{marker.who} rolled back: {marker.reason}",
+                who=self.who,
+            )
+        )
+        log.warning("rollback by %s honoured: %s", marker.who, marker.reason)

@@ -188,6 +188,17 @@ class ConsoleApp(App[int]):
         """Actions other than rollback open dialogs only from the main screen."""
         return not isinstance(self.screen, ModalScreen)
 
+    def _may_steer(self) -> bool:
+        """Observers are read-only (rollback excepted): say so instead of asking."""
+        if self.snapshot is not None and self.snapshot.role is Role.OBSERVER:
+            self.notify(
+                f"Observer: read-only. Another console drives; {ROLLBACK_LABEL} still "
+                "rolls back from here.",
+                severity="warning",
+            )
+            return False
+        return True
+
     # Actions ---------------------------------------------------------------------
 
     def action_rollback(self) -> None:
@@ -210,7 +221,7 @@ class ConsoleApp(App[int]):
         self.main.query_one(TrafficSlider).action_apply()
 
     def _confirm_shift(self, to_pct: float) -> None:
-        if not self._at_main():
+        if not self._at_main() or not self._may_steer():
             return
         preview = self.engine.preview_shift(to_pct)
 
@@ -238,7 +249,7 @@ class ConsoleApp(App[int]):
         explanation: str,
         call: Callable[[str], Awaitable[ActionResult]],
     ) -> None:
-        if not self._at_main():
+        if not self._at_main() or not self._may_steer():
             return
 
         def decided(reason: str | None) -> None:

@@ -432,3 +432,34 @@ async def test_low_bandwidth_draws_no_plotext_chart() -> None:
         await settle(pilot)
         assert not app.screen.query_one(SparkPanel).display
         assert sum(chart.draws for chart in app.screen.query(MetricChart)) == 2
+
+
+async def test_observer_cannot_open_a_raise_but_can_roll_back() -> None:
+    engine = FakeEngine(make_snapshot(role=Role.OBSERVER))
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "h")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        assert engine.names() == []
+        notes = [n.message for n in app._notifications]
+        assert len(notes) == 2
+        assert all(note.startswith("Observer: read-only.") for note in notes)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert engine.names() == ["rollback"]
+
+
+@pytest.mark.parametrize("opener", ["ctrl+p", "question_mark", "f"])
+async def test_rollback_key_over_palette_help_and_fault_menu(opener: str) -> None:
+    engine = FakeEngine()
+    app = make_app(engine, faults=RecordingFaults())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press(opener)
+        await settle(pilot)
+        assert not isinstance(app.screen, MainScreen)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert engine.names() == ["rollback"]

@@ -193,7 +193,10 @@ class EngineCore:
         self._next_lease = 0.0
         self._next_publish = 0.0
         self._gates_saved_at = 0.0
-        self._drift_noted = False
+        self._drift_reads = 0
+        """Consecutive router reads that differ from the requested share."""
+        self._writes_in_flight = 0
+        self._write_epoch = 0
         self._opened = False
         self._stopped = False
 
@@ -433,6 +436,22 @@ class EngineCore:
             "this instance only observes."
         )
 
+    async def _write_router(
+        self, pct: float, *, who: str, reason: str, draining: bool = False
+    ) -> RouterState:
+        """One router write with its deadline. While it runs, router polls are
+        discarded: a read between the two weight writes of HAProxy is not drift."""
+        self._writes_in_flight += 1
+        self._write_epoch += 1
+        try:
+            async with asyncio.timeout(ROUTER_DEADLINE_S):
+                return await self.router.set_percent(
+                    pct, who=who, reason=reason, draining=draining
+                )
+        finally:
+            self._writes_in_flight -= 1
+            self._write_epoch += 1
+
     def _observe_router(self, rs: RouterState) -> None:
         """Keep the router's latest state; chart it as traffic_pct."""
         self.router_state = rs
@@ -444,10 +463,7 @@ class EngineCore:
 
     async def _enforce_zero(self, why: str) -> None:
         try:
-            async with asyncio.timeout(ROUTER_DEADLINE_S):
-                rs = await self.router.set_percent(
-                    0, who=self.who, reason=why, draining=True
-                )
+            rs = await self._write_router(0, who=self.who, reason=why, draining=True)
             self._observe_router(rs)
         except (ConsoleError, TimeoutError) as exc:
             self._warnings["router"] = f"could not re-apply 0%: {exc}"

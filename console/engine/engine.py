@@ -302,9 +302,14 @@ class Engine(RollbackRunbook, PlanActions):
         )
 
     async def _poll_router(self, now: float, *, react: bool) -> None:
+        epoch = self._write_epoch
+        if self._writes_in_flight:
+            return
         try:
             async with asyncio.timeout(ROUTER_DEADLINE_S):
                 rs = await self.router.read()
+            if self._writes_in_flight or epoch != self._write_epoch:
+                return  # a write of ours overlapped: this reading is no evidence
         except (ConsoleError, TimeoutError) as exc:
             self._warnings["router"] = f"router unreadable: {exc or 'deadline passed'}"
             self.router_state = RouterState(effective_pct=None, error=str(exc))
@@ -315,25 +320,28 @@ class Engine(RollbackRunbook, PlanActions):
         drift = rs.effective_pct is not None and abs(rs.effective_pct - requested) > 0.5
         if not drift:
             self._warnings.pop("drift", None)
-            self._drift_noted = False
+            self._drift_reads = 0
             return
+        self._drift_reads += 1
         msg = (
             f"drift: the router applies {pct_text(rs.effective_pct)} but the console "
             f"requested {requested:g}% ({rs.detail})"
         )
-        self._warnings["drift"] = msg
-        if not react or self.role is not Role.DRIVER:
+        frozen_breach = self.state.rolled_back and (rs.effective_pct or 0) > 0
+        if react and self.role is Role.DRIVER and frozen_breach:
+            # Frozen: an outside raise after a rollback (or a rollback write that
+            # failed) is put back to 0% on every poll until it holds.
+            await self._enforce_zero(f"traffic above 0% while rolled back ({msg})")
+        # Raised on the second reading in a row: another instance's write seen
+        # half-way (HAProxy sets two weights) is not drift.
+        if self._drift_reads < 2:
             return
-        if not self._drift_noted:
-            self._drift_noted = True
+        self._warnings["drift"] = msg
+        if react and self.role is Role.DRIVER and self._drift_reads == 2:
             log.warning("%s", msg)
             await self._record("drift", msg, who=self.who)
             if self.notifier is not None:
                 self._spawn(self._notify_drift(msg))
-        if self.state.rolled_back and (rs.effective_pct or 0) > 0:
-            # Frozen: an outside raise after a rollback (or a rollback write that
-            # failed) is put back to 0% on every poll until it holds.
-            await self._enforce_zero(f"traffic above 0% while rolled back ({msg})")
 
     async def _notify_drift(self, msg: str) -> None:
         assert self.notifier is not None

@@ -3,10 +3,9 @@ resume, extend the hold, re-arm after a rollback."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
-from console.engine.core import ROUTER_DEADLINE_S, EngineCore, duration_text, pct_text
+from console.engine.core import EngineCore, duration_text, pct_text
 from console.engine.model import (
     ActionResult,
     ShiftPreview,
@@ -100,8 +99,7 @@ class PlanActions(EngineCore):
                 )
             before = self._position()
             try:
-                async with asyncio.timeout(ROUTER_DEADLINE_S):
-                    rs = await self.router.set_percent(to_pct, who=who, reason=reason)
+                rs = await self._write_router(to_pct, who=who, reason=reason)
             except (ConsoleError, TimeoutError) as exc:
                 msg = str(exc) or "router deadline passed"
                 await self._record("shift failed", f"{reason}: {msg}", who=who)
@@ -204,9 +202,8 @@ class PlanActions(EngineCore):
             if not self.state.rolled_back and not self._marker_present():
                 return ActionResult(False, "Not rolled back: nothing to re-arm.")
             try:
-                async with asyncio.timeout(ROUTER_DEADLINE_S):
-                    # 0% again, but no longer draining: BOOP may take traffic later.
-                    rs = await self.router.set_percent(0, who=who, reason=reason)
+                # 0% again, but no longer draining: BOOP may take traffic later.
+                rs = await self._write_router(0, who=who, reason=reason)
             except (ConsoleError, TimeoutError) as exc:
                 return ActionResult(False, f"Router write failed: {exc}")
             self._observe_router(rs)

@@ -127,10 +127,7 @@ class RollbackRunbook(EngineCore):
         problem = ""
         for attempt in range(STOP_ATTEMPTS):
             try:
-                async with asyncio.timeout(ROUTER_DEADLINE_S):
-                    rs = await self.router.set_percent(
-                        0, who=who, reason=reason, draining=True
-                    )
+                rs = await self._write_router(0, who=who, reason=reason, draining=True)
             except Exception as exc:  # any router failure: retry, then report
                 problem = str(exc) or f"{type(exc).__name__} (deadline passed?)"
                 log.error("rollback write %d failed: %s", attempt + 1, problem)

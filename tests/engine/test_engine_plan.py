@@ -161,8 +161,12 @@ async def test_rollback_is_sticky_against_gates_timers_and_outside_raises(
         # Someone edits the routing file behind the console's back: undone at once.
         (tmp_path / "routing.json").write_text('{"boop_percent": 25}')
         await wait_for(lambda: routing_pct(tmp_path) == 0)
-        actions = [e["action"] for e in Journal(tmp_path / "journal.jsonl").entries()]
-        assert "drift" in actions and "rollback re-enforced" in actions
+        entries = Journal(tmp_path / "journal.jsonl").entries()
+        enforced = [e for e in entries if e["action"] == "rollback re-enforced"]
+        assert enforced[0]["why"].startswith(
+            "traffic above 0% while rolled back (drift: the router applies 25% but "
+            "the console requested 0%"
+        )
 
         rearm = await engine.rearm(who="ana@jump1", reason="root cause fixed")
         assert rearm.ok and engine.snapshot().phase is Phase.NOT_STARTED
@@ -322,3 +326,25 @@ async def test_a_hanging_metrics_source_fails_closed_and_blocks_nothing(
         assert time.monotonic() - took < 0.5
     finally:
         await engine.stop()
+
+
+async def test_outside_change_is_drift_in_snapshot_journal_and_notification(
+    tmp_path: Path,
+) -> None:
+    with receiver() as (url, bodies):
+        engine = make_engine(tmp_path, notifier=AppriseNotifier([url], timeout_s=5))
+        await engine.start()
+        try:
+            assert (await engine.shift(5, who="a@b", reason="go", override=True)).ok
+            (tmp_path / "routing.json").write_text('{"boop_percent": 25}')
+            await wait_for(lambda: len(bodies) == 1)
+            snap = engine.snapshot()
+        finally:
+            await engine.stop()
+    msg = "drift: the router applies 25% but the console requested 5%"
+    assert any(w.startswith(msg) for w in snap.warnings)
+    assert snap.router.drift and snap.router.effective_pct == 25
+    assert bodies[0]["message"].startswith(msg)
+    entry = Journal(tmp_path / "journal.jsonl").entries()[-1]
+    assert entry["action"] == "drift" and entry["why"].startswith(msg)
+    assert routing_pct(tmp_path) == 25  # not rolled back: raised, not undone

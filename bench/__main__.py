@@ -138,7 +138,8 @@ def _budget(cost: TerminalCost) -> str:
     limit = BUDGET_LOW_BANDWIDTH_BYTES_PER_S if low else BUDGET_BYTES_PER_S
     return (
         f"bytes ≤ {limit:.0f} B/s: {_verdict(cost.bytes_per_s <= limit)}; "
-        f"CPU ≤ {BUDGET_CPU_PCT:.0f}%: {_verdict(cost.cpu_pct <= BUDGET_CPU_PCT)}"
+        f"CPU ≤ {BUDGET_CPU_PCT:.0f}%: "
+        f"{_verdict(cost.main_cpu_pct <= BUDGET_CPU_PCT)}"
     )
 
 
@@ -200,22 +201,23 @@ def run_terminal(settings: Settings, out: list[str]) -> None:
         f"Each program ran in a pty (TERM=xterm-256color, no COLORTERM: 256 colours) "
         f"for {settings.settle_s:g} s of start-up, not counted, then "
         f"{settings.duration_s:g} s measured. Bytes are everything written to the "
-        "terminal; CPU is utime+stime of the whole process tree (for the console "
-        "that includes its embedded simulator and load generator) from /proc, as % "
-        "of one core. Mean over the window, then median (min-max) of the one-second "
+        "terminal. CPU is utime+stime from /proc as % of one core, of the program's "
+        "own process (the budget's figure: the demo runs its simulator, i.e. BOOP, "
+        "the legacy system and the load generator, in a child process) and of the "
+        "whole tree. Mean over the window, then median (min-max) of the one-second "
         "buckets. Budget (console at 80x24): ≤ 2,000 B/s and ≤ 2% CPU; low "
-        "bandwidth ≤ 500 B/s.",
+        "bandwidth ≤ 500 B/s. x top: bytes/s relative to `top -d 1` at that size.",
         "",
         "| program | size | B/s | B/s per 1 s: median (min-max) | x top | "
-        "CPU % | CPU % per 1 s: median (min-max) | budget |",
-        "|---|---|---:|---|---:|---:|---|---|",
+        "CPU % own | CPU % own per 1 s: median (min-max) | CPU % tree | budget |",
+        "|---|---|---:|---|---:|---:|---|---:|---|",
     ]
     for cost in costs:
         size = f"{cost.cols}x{cost.rows}"
         if not cost.measured:
             out.append(
                 f"| {cost.name} | {size} | not measured: {_show(cost.error)} "
-                f"| | | | | {_budget(cost)} |"
+                f"| | | | | | {_budget(cost)} |"
             )
             continue
         ref = top.get((cost.cols, cost.rows))
@@ -227,8 +229,8 @@ def run_terminal(settings: Settings, out: list[str]) -> None:
         out.append(
             f"| {cost.name} | {size} | {_num(cost.bytes_per_s)} "
             f"| {_spread(cost.bytes_per_second)} | {ratio} "
-            f"| {cost.cpu_pct:.2f} | {_spread(cost.cpu_per_second, 1)} "
-            f"| {_budget(cost)} |"
+            f"| {cost.main_cpu_pct:.2f} | {_spread(cost.main_cpu_per_second, 1)} "
+            f"| {cost.cpu_pct:.2f} | {_budget(cost)} |"
         )
     out += ["", "Commands:", ""]
     out += [f"- {p.name}: `{p.command}`" for p in programs]

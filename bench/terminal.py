@@ -278,6 +278,11 @@ class PtySession:
         """CPU ticks used by the program's whole session so far."""
         return session_cpu_ticks(self.pid)
 
+    def main_cpu_ticks(self) -> int:
+        """CPU ticks (utime+stime) of the program's own process, children excluded."""
+        fields = _proc_stat(self.pid)
+        return 0 if fields is None else int(fields[11]) + int(fields[12])
+
     def stop(self, grace_s: float = 2.0) -> int | None:
         """End the program and everything it started: SIGTERM to each process of
         its session, SIGKILL to those left after ``grace_s``. Output is drained
@@ -334,8 +339,13 @@ class TerminalCost:
     bytes_per_second: Sequence[int] = ()
     """Bytes written in each one-second bucket of the window."""
     cpu_ticks: int = 0
+    """CPU ticks of the whole process tree over the window."""
+    main_cpu_ticks: int = 0
+    """CPU ticks of the program's own process (without processes it started)."""
     cpu_per_second: Sequence[float] = ()
-    """CPU % of one core in each one-second bucket."""
+    """CPU % of one core of the whole tree in each one-second bucket."""
+    main_cpu_per_second: Sequence[float] = ()
+    """CPU % of one core of the program's own process in each one-second bucket."""
     error: str | None = None
     """Why the program was not measured (it failed to start or exited early)."""
 
@@ -354,6 +364,13 @@ class TerminalCost:
         if self.seconds <= 0:
             return 0.0
         return 100.0 * self.cpu_ticks / CLOCK_TICKS / self.seconds
+
+    @property
+    def main_cpu_pct(self) -> float:
+        """Mean CPU % of one core of the program's own process."""
+        if self.seconds <= 0:
+            return 0.0
+        return 100.0 * self.main_cpu_ticks / CLOCK_TICKS / self.seconds
 
 
 def _failure(session: PtySession, when: str) -> str:
@@ -387,12 +404,17 @@ def measure(
         cpu: list[float] = []
         window_start = time.monotonic()
         ticks_start = last_ticks = session.cpu_ticks()
+        main_start = last_main = session.main_cpu_ticks()
+        main_cpu: list[float] = []
         last_t = window_start
         for _ in range(max(1, round(duration_s))):
             buckets.append(session.read(1.0))
             now, ticks = time.monotonic(), session.cpu_ticks()
-            cpu.append(100.0 * (ticks - last_ticks) / CLOCK_TICKS / (now - last_t))
-            last_t, last_ticks = now, ticks
+            main = session.main_cpu_ticks()
+            scale = 100.0 / CLOCK_TICKS / (now - last_t)
+            cpu.append(scale * (ticks - last_ticks))
+            main_cpu.append(scale * (main - last_main))
+            last_t, last_ticks, last_main = now, ticks, main
             if session.has_exited():
                 return _replace(base, error=_failure(session, "while measured"))
         return TerminalCost(
@@ -404,6 +426,8 @@ def measure(
             total_bytes=sum(buckets),
             bytes_per_second=buckets,
             cpu_ticks=last_ticks - ticks_start,
+            main_cpu_ticks=last_main - main_start,
+            main_cpu_per_second=main_cpu,
             cpu_per_second=cpu,
         )
     finally:
@@ -439,7 +463,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"{program.command} {args.cols}x{args.rows}: {cost.bytes_per_s:.0f} B/s "
         f"(1 s buckets: median {med:.0f}, {lo:.0f}-{hi:.0f}), "
-        f"CPU {cost.cpu_pct:.2f}% of one core over {cost.seconds:.1f} s"
+        f"CPU {cost.cpu_pct:.2f}% of one core over {cost.seconds:.1f} s "
+        f"(own process {cost.main_cpu_pct:.2f}%)"
     )
     return 0
 

@@ -65,6 +65,8 @@ def test_busy_program_uses_most_of_one_core_and_idle_one_none() -> None:
     )
 
     assert busy.cpu_pct > 50
+    assert busy.main_cpu_pct == busy.cpu_pct
+    assert len(busy.main_cpu_per_second) == 2
     assert idle.cpu_pct < 5
     assert idle.total_bytes == 0
 
@@ -75,15 +77,18 @@ def test_cpu_of_a_child_process_counts_and_the_child_is_stopped() -> None:
     session.start()
     try:
         session.read(0.5)
-        before = session.cpu_ticks()
+        before, own_before = session.cpu_ticks(), session.main_cpu_ticks()
         session.read(1.5)
         used = session.cpu_ticks() - before
+        own = session.main_cpu_ticks() - own_before
         pids = session_pids(session.pid)
     finally:
         session.stop()
 
     assert len(pids) == 2
     assert used / os.sysconf("SC_CLK_TCK") > 0.7
+    # The parent only sleeps: the busy child's CPU is not its own.
+    assert own < 5
     assert live_pids(session_pids(session.pid)) == []
 
 

@@ -370,6 +370,30 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def _revision() -> str:
+    """The commit measured, and whether the work tree differed from it."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "console"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "an unknown revision (git did not answer)"
+    return f"commit {head}" + (" with uncommitted changes in console/" if dirty else "")
+
+
 def machine_lines(argv: Sequence[str]) -> list[str]:
     """The header: machine, versions, date and the command that wrote the file."""
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
@@ -377,7 +401,8 @@ def machine_lines(argv: Sequence[str]) -> list[str]:
     return [
         "# boop-console benchmarks",
         "",
-        f"Written by `python -m bench {shlex.join(argv)}`".rstrip() + f" on {now}.",
+        f"Written by `{shlex.join(['python', '-m', 'bench', *argv])}` on {now}, "
+        f"measuring {_revision()}.",
         "",
         f"- CPU: {_cpu_model()}, {os.cpu_count()} cores; load average at start "
         f"{load} (other work on the machine skews CPU and timing figures)",

@@ -29,7 +29,10 @@ class RollbackPanel(QuietStatic):
     """Shown instead of the charts while rolling back and once rolled back."""
 
     DEFAULT_CSS = """
-    RollbackPanel { height: auto; padding: 0 1; border: heavy $error; display: none; }
+    RollbackPanel {
+        height: auto; padding: 0 1; border: heavy $error; display: none;
+        text-wrap: nowrap; text-overflow: ellipsis;
+    }
     RollbackPanel.-shown { display: block; }
     """
 

@@ -118,7 +118,7 @@ class TrafficSlider(Widget, can_focus=True):
             head = Content.assemble(
                 ("traffic ", "bold"),
                 (fmt.pct(now_pct), "bold"),
-                (" ROLLED BACK: a re-arms", "bold $error"),
+                (" ROLLED BACK (a)", "bold $error"),
             )
         width = max(10, self.size.width - 4)
         return Content("\n").join([head, bar(width, now_pct, to)])

@@ -58,10 +58,11 @@ async def _with_engine(
     act: Callable[[Engine], Awaitable[int]],
     *,
     acquire_lease: bool = True,
+    read_router: bool = True,
 ) -> int:
     engine = _engine(args)
     try:
-        await engine.open(acquire_lease=acquire_lease)
+        await engine.open(acquire_lease=acquire_lease, read_router=read_router)
         return await act(engine)
     finally:
         await engine.stop()
@@ -178,7 +179,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         print(result.message, file=sys.stdout if result.ok else sys.stderr)
         return EXIT_OK if result.ok else EXIT_FAILED
 
-    return asyncio.run(_with_engine(args, act))
+    return asyncio.run(_with_engine(args, act, read_router=False))
 
 
 # ---------------------------------------------------------------------- journal

@@ -60,10 +60,13 @@ class Engine(RollbackRunbook, PlanActions):
     """Implements :class:`console.engine.model.EngineAPI`: lifecycle and loops here,
     actions in :class:`PlanActions`, rollback in :class:`RollbackRunbook`."""
 
-    async def open(self, *, acquire_lease: bool = True) -> None:
+    async def open(
+        self, *, acquire_lease: bool = True, read_router: bool = True
+    ) -> None:
         """Take the lease if free, load state, read the router; no loops started.
 
-        The CLI uses this for one action; :meth:`start` adds the loops.
+        The CLI uses this for one action; :meth:`start` adds the loops. The CLI's
+        rollback passes ``read_router=False``: its write must not wait for a read.
         """
         if self._opened:
             return
@@ -74,7 +77,8 @@ class Engine(RollbackRunbook, PlanActions):
         self.state = load_state(self.paths.state)
         self._state_mtime = self._mtime(self.paths.state)
         self._refresh_journal_tail()
-        await self._poll_router(self.clock(), react=False)
+        if read_router:
+            await self._poll_router(self.clock(), react=False)
         marker = read_marker(self.paths.rollback_marker)
         if marker is not None and marker.in_progress and not marker.writer_alive():
             # Killed mid-rollback: whoever starts next finishes it.

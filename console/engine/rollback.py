@@ -51,7 +51,11 @@ class RollbackRunbook(EngineCore):
         last = self.router_state
         marker = read_marker(self.paths.rollback_marker)
         sticky = self.state.rolled_back or marker is not None
-        if last.effective_pct == 0 and (sticky or self.state.requested_pct == 0):
+        # Maybe nothing to do: the router read 0% (or was not read yet) and the
+        # state says traffic was never raised or is already rolled back.
+        if last.effective_pct in (0, None) and (
+            sticky or self.state.requested_pct == 0
+        ):
             # Confirm with one read before saying there is nothing to do.
             try:
                 async with asyncio.timeout(ROUTER_DEADLINE_S):

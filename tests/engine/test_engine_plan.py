@@ -348,3 +348,38 @@ async def test_outside_change_is_drift_in_snapshot_journal_and_notification(
     entry = Journal(tmp_path / "journal.jsonl").entries()[-1]
     assert entry["action"] == "drift" and entry["why"].startswith(msg)
     assert routing_pct(tmp_path) == 25  # not rolled back: raised, not undone
+
+
+class RecordingRouter(FileRouter):
+    """Notes the order of calls, to show what a rollback does first."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.calls: list[str] = []
+
+    async def set_percent(
+        self, pct: float, *, who: str, reason: str, draining: bool = False
+    ) -> RouterState:
+        self.calls.append(f"set {pct:g}")
+        return await super().set_percent(pct, who=who, reason=reason, draining=draining)
+
+    async def read(self) -> RouterState:
+        self.calls.append("read")
+        return await super().read()
+
+
+async def test_the_first_thing_a_rollback_does_is_the_write(tmp_path: Path) -> None:
+    first = make_engine(tmp_path)
+    await first.open()
+    assert (await first.shift(10, who="a@b", reason="go", override=True)).ok
+    await first.stop()
+
+    cli = make_engine(tmp_path, who="cli@jump1")
+    cli.router = RecordingRouter(tmp_path / "routing.json")
+    await cli.open(read_router=False)  # as `boop-console rollback` does
+    try:
+        assert (await cli.rollback(who="cli@jump1", reason="now")).ok
+    finally:
+        await cli.stop()
+    assert cli.router.calls[:2] == ["set 0", "read"]  # the write, then step 3
+    assert routing_pct(tmp_path) == 0

@@ -89,7 +89,9 @@ def test_journal_verify_fails_on_an_edit(
     assert "hash mismatch" in capsys.readouterr().err
 
 
-def test_guard_drives_refuses_others_and_stops_on_sigterm(cfg: Path) -> None:
+def test_guard_drives_refuses_others_and_stops_on_sigterm(
+    cfg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     lease = cfg.parent / "state" / "lease"
     proc = subprocess.Popen(
         [sys.executable, "-m", "console", "--config", str(cfg), "guard"],
@@ -106,6 +108,17 @@ def test_guard_drives_refuses_others_and_stops_on_sigterm(cfg: Path) -> None:
             time.sleep(0.05)
         assert run(cfg, "shift", "5", "--reason", "go", "--override") == 3
         assert run(cfg, "rollback", "--reason", "beside the guard") == 0
+        state = cfg.parent / "state" / "state.json"
+        while '"gates_at": null' in state.read_text():
+            assert time.monotonic() < deadline + 10, "the guard saved no verdicts"
+            time.sleep(0.05)
+        capsys.readouterr()
+        assert run(cfg, "status", "--json") == 11
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["role"] == "observer"
+        assert f"(pid {proc.pid}) drives this cutover" in doc["warnings"][0]
+        # The guard's own verdicts (it has no metrics source), not "not evaluated".
+        assert "no metrics source" in doc["gates"][0]["why"]
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 
-from console.engine.model import Overall, Snapshot, Verdict
+from console.engine.model import Snapshot, Verdict
 
 MISSING = "–"
 """What a cell shows when there is no value."""
@@ -43,13 +43,6 @@ def duration(seconds: float | None, *, coarse: bool = False) -> str:
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
-def age(at: float | None, now: float) -> str:
-    """How long ago, e.g. '3s ago'; the missing mark when never."""
-    if at is None or not is_number(at):
-        return MISSING
-    return f"{duration(now - at)} ago"
-
-
 def freshness(at: float | None, now: float) -> str:
     """How old a reading is, in steps ('<10s', '<1m', '12m ago'), so that a
     line showing it changes when the reading ages, not every second."""
@@ -78,17 +71,6 @@ def number(value: float | None, digits: int = 2) -> str:
     return f"{value:.{digits}f}" if value is not None and is_number(value) else MISSING
 
 
-def overall_class(overall: Overall) -> str:
-    """The CSS class a verdict is painted with (theme variables, never hex)."""
-    return {
-        Overall.OK: "ok",
-        Overall.WARN: "warn",
-        Overall.BREACH: "bad",
-        Overall.INSUFFICIENT: "warn",
-        Overall.ROLLED_BACK: "bad",
-    }[overall]
-
-
 def verdict_style(verdict: Verdict) -> str:
     """Rich markup style for a gate verdict, from theme variables."""
     return {
@@ -109,9 +91,3 @@ def hold_left(snap: Snapshot, now: float) -> float | None:
     if snap.hold_ends_at is None:
         return None
     return max(0.0, snap.hold_ends_at - now)
-
-
-def next_level(snap: Snapshot) -> int | None:
-    """The next planned level above the current one, None at the top."""
-    nxt = snap.stage + 1
-    return snap.levels[nxt] if 0 <= nxt < len(snap.levels) else None

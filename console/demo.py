@@ -1,0 +1,153 @@
+"""`boop-console demo`: the simulator and the console, with nothing to set up.
+
+The simulator runs in its own process (its load generator never competes with the
+UI's event loop) on 127.0.0.1; the console drives the file router that the
+simulator's vendor application reads. Credentials are the simulator's, generated for
+this run and held in memory only: the demo never reads or writes the OS keyring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import httpx
+
+from console.config import Config, demo_config
+from console.credentials.store import CredentialStore, env_var_names
+from console.errors import SimulatorError
+from console.locations import StatePaths
+
+log = logging.getLogger("console.demo")
+
+# (key, label, target, kind, value): what the fault menu offers.
+DEMO_FAULTS: Sequence[tuple[str, str, str, str, float]] = (
+    ("prod_errors", "prod: 5% auth errors", "prod", "error_rate", 0.05),
+    ("prod_latency", "prod: +2.5 s latency", "prod", "latency", 2.5),
+    ("prod_payments", "prod: 2% payments fail", "prod", "payment_failure", 0.02),
+    ("prod_auth_fail", "prod: 3% palms not matched", "prod", "auth_failure", 0.03),
+    ("prod_outage", "prod: full outage", "prod", "outage", 1.0),
+    ("prod_ws_drop", "prod: WebSocket drops", "prod", "ws_drop", 6.0),
+    ("prod_429", "prod: 429 storm (30%)", "prod", "429_storm", 0.3),
+    ("prod_html_502", "prod: proxy HTML 502 (20%)", "prod", "html_502", 0.2),
+)
+
+
+class SimFaultMenu:
+    """The UI's fault menu, over the simulator's admin API (loopback only)."""
+
+    def __init__(self, admin_url: str, timeout_s: float = 2.0) -> None:
+        self.admin_url = admin_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self._by_key = {f[0]: f for f in DEMO_FAULTS}
+
+    def kinds(self) -> Sequence[tuple[str, str]]:
+        return [(key, label) for key, label, *_ in DEMO_FAULTS]
+
+    async def inject(self, kind: str) -> None:
+        _, label, target, fault, value = self._by_key[kind]
+        body = {"target": target, "kind": fault, "value": value}
+        await self._call("POST", "/faults", body)
+        log.info("demo fault injected: %s", label)
+
+    async def clear(self) -> None:
+        await self._call("DELETE", "/faults", None)
+        log.info("demo faults cleared")
+
+    async def _call(self, method: str, path: str, body: object) -> None:
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                async with httpx.AsyncClient(trust_env=False) as client:
+                    response = await client.request(
+                        method, self.admin_url + path, json=body
+                    )
+        except (httpx.HTTPError, TimeoutError) as exc:
+            raise SimulatorError(
+                f"the simulator's admin API did not answer ({type(exc).__name__})",
+                hint="Is the demo's simulator still running? See the demo log.",
+            ) from exc
+        if response.status_code >= 400:
+            raise SimulatorError(
+                f"the simulator refused the fault: {response.text[:200]}"
+            )
+
+
+def demo_environ(credentials: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """The simulator's credentials as the variables the credential store reads."""
+    environ: dict[str, str] = {}
+    for env, (vendor_id, api_key) in credentials.items():
+        vendor_var, key_var = env_var_names(env)
+        environ[vendor_var] = vendor_id
+        environ[key_var] = api_key
+    return environ
+
+
+def demo_credential_store(
+    config: Config, credentials: Mapping[str, tuple[str, str]]
+) -> CredentialStore:
+    """A store that sees only this run's simulator credentials, never the keyring."""
+    import keyring.backends.fail
+
+    return CredentialStore(
+        config.credentials,
+        environ=demo_environ(credentials),
+        keyring_backend=keyring.backends.fail.Keyring(),  # type: ignore[no-untyped-call]
+        envs=config.environments,
+    )
+
+
+def run_demo(
+    *,
+    state_dir: Path | None,
+    theme: str | None,
+    low_bandwidth: bool,
+    rate: float,
+    scenario: str | None,
+    headless: bool,
+) -> int:
+    """Start the simulator, then the console (or the guard) against it."""
+    from console.sim import start_simulator_process
+
+    if state_dir is None:
+        # Kept after the run: the journal and any evidence bundle stay readable.
+        state_dir = Path(tempfile.mkdtemp(prefix="boop-demo-"))
+    paths = StatePaths(state_dir).ensure()
+    print(f"boop-console demo: starting the BOOP simulator (state in {state_dir}) ...")
+    sim = start_simulator_process(
+        routing_file=paths.routing_file,
+        rate=rate,
+        scenario=scenario,
+        log_path=state_dir / "simulator.log",
+    )
+    try:
+        config = demo_config(sim.dev_url, sim.prod_url, sim.metrics_url, state_dir)
+        store = demo_credential_store(config, sim.credentials)
+        if headless:
+            from console.commands.cutover import run_guard
+
+            return run_guard(config, credential_store=store)
+        from console.commands.run import run_app
+        from console.engine.runtime import build_engine
+
+        engine = build_engine(config, credential_store=store)
+        return run_app(
+            engine,
+            theme=theme,
+            low_bandwidth=low_bandwidth,
+            faults=SimFaultMenu(sim.admin_url),
+            credentials=store,
+            log_file=paths.log_file,
+        )
+    finally:
+        code = sim.stop()
+        if code not in (0, -15, None):
+            print(
+                f"boop-console demo: the simulator exited with {code}; "
+                f"its log is {state_dir / 'simulator.log'}",
+                file=sys.stderr,
+            )
+        print(f"boop-console demo: journal and evidence kept in {state_dir}")

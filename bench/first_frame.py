@@ -28,6 +28,17 @@ from bench.terminal import (
 
 
 @dataclass(frozen=True)
+class FrameTiming:
+    """One run: when the UI took over the screen and when the marker was drawn."""
+
+    marker_s: float
+    """Seconds from just before the fork to the marker on screen."""
+    alt_screen_s: float | None
+    """Seconds to the switch to the alternate screen (the UI starting); None if the
+    program never switched. The gap to ``marker_s`` is the UI's own first frame."""
+
+
+@dataclass(frozen=True)
 class FirstFrame:
     """First-frame times of one program over N runs."""
 
@@ -36,6 +47,8 @@ class FirstFrame:
     marker: str
     seconds: Sequence[float]
     """Seconds from just before the fork to the marker on screen, one per run."""
+    alt_screen_seconds: Sequence[float] = ()
+    """Seconds to the switch to the alternate screen, for the runs that switched."""
     error: str | None = None
     """Why it was not measured (the marker never appeared, the program exited)."""
 
@@ -67,8 +80,8 @@ def time_to_marker(
     rows: int = 24,
     timeout_s: float = 20.0,
     after_alt_screen: bool = True,
-) -> float:
-    """Seconds from process start until ``marker`` is on screen.
+) -> FrameTiming:
+    """Time from process start until ``marker`` is on screen.
 
     Raises TimeoutError if it does not appear within ``timeout_s`` and
     ChildProcessError if the program exits first (the message carries its last line).
@@ -77,18 +90,24 @@ def time_to_marker(
     session.start()
     try:
         found = False
+        alt_at: float | None = None
 
         def shown() -> bool:
-            nonlocal found
-            found = marker_shown(
-                bytes(session.output), marker, after_alt_screen=after_alt_screen
-            )
+            nonlocal found, alt_at
+            output = bytes(session.output)
+            # The newest chunk is the one that completed what was just found.
+            if alt_at is None and ALT_SCREEN_ON in output:
+                alt_at = session.chunks[-1][0]
+            found = marker_shown(output, marker, after_alt_screen=after_alt_screen)
             return found
 
         session.read(timeout_s, until=shown)
-        if found and session.chunks and session.started_at is not None:
-            # The chunk that completed the marker arrived last.
-            return session.chunks[-1][0] - session.started_at
+        started = session.started_at
+        if found and session.chunks and started is not None:
+            return FrameTiming(
+                session.chunks[-1][0] - started,
+                None if alt_at is None else alt_at - started,
+            )
         text = strip_escapes(bytes(session.output)).strip().splitlines()
         last = text[-1].strip()[:160] if text else "no output"
         if session.has_exited():
@@ -113,23 +132,27 @@ def measure(
 ) -> FirstFrame:
     """Median of ``runs`` first-frame times; stops at the first failed run."""
     times: list[float] = []
+    alt: list[float] = []
     for _ in range(runs):
         try:
-            times.append(
-                time_to_marker(
-                    program,
-                    marker,
-                    cols=cols,
-                    rows=rows,
-                    timeout_s=timeout_s,
-                    after_alt_screen=after_alt_screen,
-                )
+            timing = time_to_marker(
+                program,
+                marker,
+                cols=cols,
+                rows=rows,
+                timeout_s=timeout_s,
+                after_alt_screen=after_alt_screen,
             )
         except (TimeoutError, ChildProcessError, OSError) as exc:
-            return FirstFrame(program.name, program.command, marker, times, str(exc))
+            return FirstFrame(
+                program.name, program.command, marker, times, alt, str(exc)
+            )
+        times.append(timing.marker_s)
+        if timing.alt_screen_s is not None:
+            alt.append(timing.alt_screen_s)
         # Let the machine settle between runs so one run's exit does not slow the next.
         time.sleep(0.2)
-    return FirstFrame(program.name, program.command, marker, times)
+    return FirstFrame(program.name, program.command, marker, times, alt)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -161,7 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     med, lo, hi = spread(result.seconds)
     print(
         f"{program.command}: first frame median {med:.3f} s "
-        f"({lo:.3f}-{hi:.3f}, n={len(result.seconds)})"
+        f"({lo:.3f}-{hi:.3f}, n={len(result.seconds)}); alternate screen at "
+        f"{spread(result.alt_screen_seconds)[0]:.3f} s"
     )
     return 0
 

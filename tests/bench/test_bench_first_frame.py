@@ -32,9 +32,11 @@ def test_marker_is_found_across_escape_codes_and_only_on_the_alt_screen() -> Non
 
 @pytest.mark.timeout(30)
 def test_time_to_marker_counts_from_process_start() -> None:
-    seconds = time_to_marker(Program("delayed", [PY, "-c", DELAYED]), "Hello")
+    timing = time_to_marker(Program("delayed", [PY, "-c", DELAYED]), "Hello")
 
-    assert 0.4 <= seconds < 2.0
+    assert 0.4 <= timing.marker_s < 2.0
+    assert timing.alt_screen_s is not None
+    assert 0.0 < timing.alt_screen_s < timing.marker_s - 0.3
 
 
 @pytest.mark.timeout(30)
@@ -62,3 +64,5 @@ def test_hello_world_textual_app_shows_hello_within_seconds() -> None:
     assert result.measured, result.error
     assert len(result.seconds) == 2
     assert 0.05 < result.median < 5.0
+    assert len(result.alt_screen_seconds) == 2
+    assert max(result.alt_screen_seconds) <= max(result.seconds)

@@ -242,7 +242,9 @@ class Config(_Section):
         return v
 
     def state_path(self) -> Path:
-        return Path(self.state_dir).expanduser() if self.state_dir else default_state_dir()
+        return (
+            Path(self.state_dir).expanduser() if self.state_dir else default_state_dir()
+        )
 
     def target_env(self) -> EnvironmentConfig:
         return self.environments[self.target]
@@ -273,9 +275,13 @@ def parse_config(data: dict[str, object], source: str = "config") -> Config:
             hint=f"Define [environments.{config.target}] or change target.",
         )
     if config.router.kind == "haproxy" and config.router.haproxy is None:
-        raise ConfigError(f"{source}: router.haproxy: section required for kind=haproxy")
+        raise ConfigError(
+            f"{source}: router.haproxy: section required for kind=haproxy"
+        )
     if config.router.kind == "webhook" and config.router.webhook is None:
-        raise ConfigError(f"{source}: router.webhook: section required for kind=webhook")
+        raise ConfigError(
+            f"{source}: router.webhook: section required for kind=webhook"
+        )
     return config
 
 
@@ -303,9 +309,12 @@ def demo_config(
     """The demo's config: the embedded simulator, short holds, quick gates."""
     quick = {"window_s": 20.0, "interval_s": 2.0, "breaches": 2, "min_samples": 10}
     gates = {
-        name: gate.model_copy(update=quick if name != "uptime" else {"interval_s": 2.0})
-        for name, gate in default_gates().items()
+        name: gate.model_copy(update=quick) for name, gate in default_gates().items()
     }
+    # Probes run every 2 s: a minute of them judges uptime.
+    gates["uptime"] = gates["uptime"].model_copy(
+        update={"window_s": 60.0, "min_samples": 5}
+    )
     return parse_config(
         {
             "environments": {

@@ -100,6 +100,25 @@ def demo_credential_store(
     )
 
 
+DEMO_PREREQUISITES = ("pre.testing", "pre.credentials", "pre.review", "pre.deployment")
+
+
+def tick_demo_prerequisites(paths: StatePaths) -> None:
+    """Tick the guide's four prerequisites, which a rehearsal cannot check for real,
+    so that the demo can leave 0% without an override. Each tick says so."""
+    from console.engine.checklist import Checklist
+
+    checklist = Checklist(paths.checklist)
+    done = {view.id for view in checklist.items() if view.done}
+    for item_id in DEMO_PREREQUISITES:
+        if item_id not in done:
+            checklist.tick(
+                item_id,
+                who="boop-console demo",
+                note="rehearsal on the embedded simulator: ticked by the demo",
+            )
+
+
 def run_demo(
     *,
     state_dir: Path | None,
@@ -126,6 +145,7 @@ def run_demo(
     try:
         config = demo_config(sim.dev_url, sim.prod_url, sim.metrics_url, state_dir)
         store = demo_credential_store(config, sim.credentials)
+        tick_demo_prerequisites(paths)
         if headless:
             from console.commands.cutover import run_guard
 

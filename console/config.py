@@ -311,6 +311,8 @@ def demo_config(
     gates = {
         name: gate.model_copy(update=quick) for name, gate in default_gates().items()
     }
+    # Reconnects are events, not samples: none in the window is a pass.
+    gates["ws_stability"] = gates["ws_stability"].model_copy(update={"min_samples": 0})
     # Probes run every 2 s: a minute of them judges uptime.
     gates["uptime"] = gates["uptime"].model_copy(
         update={"window_s": 60.0, "min_samples": 5}

@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="DIR",
         help="keep the demo's state here (default: a fresh temporary directory)",
     )
-    demo.add_argument("--rate", type=float, default=20.0, help="transactions per second")
+    demo.add_argument(
+        "--rate", type=float, default=40.0, help="transactions per second"
+    )
     demo.add_argument("--scenario", help="simulator scenario name or TOML file")
     demo.add_argument(
         "--headless",

@@ -41,9 +41,9 @@ class EnvironmentConfig(_Section):
     ws_url: str
     """Vendor WebSocket, e.g. wss://dev.app.boop.it/ws/vendor."""
     production: bool = False
-    """True for the production environment: live keys only, confirmation on first call."""
+    """True for production: live keys only, confirmation before the first call."""
     dialect: Literal["auto", "A", "B"] = "auto"
-    """Vendor socket dialect: A (authenticate/auth_result), B (vendor_hello/...), auto."""
+    """Vendor socket dialect: A (authenticate/...), B (vendor_hello/...), or auto."""
     timeout_s: Annotated[float, Field(gt=0, le=120)] = 5.0
     """Total deadline for one REST call."""
 

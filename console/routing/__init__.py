@@ -6,13 +6,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console.config import Config
 from console.locations import StatePaths
 from console.routing.base import Router, RouterState
-from console.routing.webhook import SecretLookup
 
-__all__ = ["Router", "RouterState", "SecretLookup", "build_router"]
+if TYPE_CHECKING:
+    # Importing the webhook router loads httpx; the file router, the default, does
+    # not need it, and the TUI's first frame should not wait for it.
+    from console.routing.webhook import SecretLookup
+
+__all__ = ["Router", "RouterState", "build_router"]
 
 
 def build_router(

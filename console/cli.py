@@ -12,6 +12,7 @@ Exit codes (shared by every subcommand; also in the README):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from collections.abc import Callable, Sequence
@@ -52,6 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    # `boop-console status --config F` works as well as `boop-console --config F
+    # status`; SUPPRESS keeps the sub-level default from hiding the global value.
+    for command in sub.choices.values():
+        # Skipped where the command defines --config itself (run).
+        with contextlib.suppress(argparse.ArgumentError):
+            command.add_argument(
+                "--config", metavar="FILE", default=argparse.SUPPRESS, help="config"
+            )
     return parser
 
 

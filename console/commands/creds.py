@@ -297,8 +297,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--yes", action="store_true", help="confirm a production host")
     p.set_defaults(func=cmd_check)
 
-    p = csub.add_parser(
-        "request-access", help="draft the production access e-mail (never sent)"
-    )
-    p.add_argument("--output", metavar="FILE")
-    p.set_defaults(func=cmd_request_access)
+    # The guide's step 1 is its own command too: `boop-console request-access`.
+    for parent in (csub, sub):
+        p = parent.add_parser(
+            "request-access", help="draft the production access e-mail (never sent)"
+        )
+        p.add_argument("--output", metavar="FILE")
+        p.set_defaults(func=cmd_request_access)

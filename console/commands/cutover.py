@@ -301,7 +301,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     for name, func, text in (
         ("hold", cmd_hold, "stop the hold clock"),
         ("resume", cmd_resume, "restart the hold clock"),
-        ("rearm", cmd_rearm, "lift a rollback's freeze (traffic stays at 0%)"),
+        ("rearm", cmd_rearm, "lift a rollback's freeze (traffic stays at 0%%)"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--reason", required=True, help="recorded in the journal")

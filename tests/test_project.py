@@ -1,0 +1,104 @@
+"""Project-level promises: the README's commands and tables, every --help, the
+config template, and the layering rule."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from console import cli
+from console.commands.demo import template_text
+from console.config import parse_config
+from console.metrics import catalog
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_opens_with_the_two_newcomer_commands() -> None:
+    first_block = README.split("```")[1]
+    commands = [
+        line.split("#")[0].strip()
+        for line in first_block.splitlines()[1:]
+        if line.strip()
+    ]
+    assert commands == ["make demo", "make test"]
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^demo: \$\(STAMP\)", makefile, re.M)
+    assert re.search(r"^test: \$\(STAMP\)", makefile, re.M)
+    assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_readme_metric_table_is_the_catalog() -> None:
+    start = README.index("<!-- catalog table")
+    end = README.index("<!-- end catalog table -->")
+    table = README[start:end].split("\n", 1)[1].strip()
+    assert table == catalog.markdown_table().strip()
+
+
+def subcommands() -> list[list[str]]:
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    names = []
+    for name, command in sub.choices.items():  # type: ignore[union-attr]
+        names.append([name])
+        for action in command._actions:
+            if action.choices and isinstance(action.choices, dict):
+                names += [[name, inner] for inner in action.choices]
+    return names
+
+
+@pytest.mark.parametrize("argv", subcommands(), ids=" ".join)
+def test_every_help_renders(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*argv, "--help"])
+    assert exit_.value.code == 0
+    assert "usage: boop-console" in capsys.readouterr().out
+
+
+def test_top_level_help_lists_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert "0 done, 1 failed, 2 usage/config error, 3 refused" in out
+
+
+def test_config_template_parses_and_names_no_default_host() -> None:
+    config = parse_config(tomllib.loads(template_text()), "template")
+    assert config.environments["prod"].base_url == "https://app.boop.it"
+    assert config.environments["prod"].production is True
+    assert config.environments["dev"].production is False
+    assert config.plan.levels == [5, 10, 25, 50, 100]
+    assert config.plan.hold_s == 86400
+
+
+def test_config_error_names_the_key_path() -> None:
+    from console.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        parse_config(
+            {
+                "environments": {"prod": {"base_url": "ftp://x", "ws_url": "ws://x"}},
+                "router": {"kind": "file", "bogus": 1},
+                "plan": {"levels": [10, 5]},
+            }
+        )
+    text = str(err.value)
+    assert "environments.prod.base_url" in text
+    assert "router.bogus: unknown key" in text
+    assert "plan.levels" in text
+
+
+def test_only_the_ui_imports_textual() -> None:
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "console").rglob("*.py")
+        if "ui" not in path.relative_to(ROOT / "console").parts[:1]
+        and re.search(r"^\s*(from|import) textual", path.read_text(), re.M)
+    ]
+    assert offenders == []

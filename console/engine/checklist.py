@@ -295,11 +295,49 @@ class Checklist:
         self._credentials_stored_at: float | None = None
         self.verification: dict[str, Any] | None = None
         """The last production verification's record (see verify_production)."""
+        self._file_sig: tuple[int, int, int] | None = None
+        """(inode, mtime_ns, size) of the file as last read or written by us."""
         self._load()
 
     # -- persistence -------------------------------------------------------------
 
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def reload_if_changed(self) -> bool:
+        """Re-read the file if another process (``boop-console check tick``, a
+        second console) replaced it since we last read or wrote it.
+
+        Every view and every change calls this first, so a tick made elsewhere
+        counts at once and is never overwritten by a stale copy. An unreadable
+        file keeps what was read before (logged once) rather than failing a view.
+        """
+        sig = self._signature()
+        if sig == self._file_sig:
+            return False
+        self._file_sig = sig
+        states, timeline = self._states, self.timeline
+        stored_at, verification = self._credentials_stored_at, self.verification
+        self._states = {}
+        self.timeline = Timeline()
+        self._credentials_stored_at = None
+        self.verification = None
+        try:
+            self._load()
+        except StateError as exc:
+            log.warning("checklist not re-read, keeping the last copy: %s", exc)
+            self._states, self.timeline = states, timeline
+            self._credentials_stored_at, self.verification = stored_at, verification
+            return False
+        log.debug("checklist %s re-read after an outside change", self.path)
+        return True
+
     def _load(self) -> None:
+        self._file_sig = self._signature()
         try:
             raw = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -347,6 +385,7 @@ class Checklist:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
+            self._file_sig = self._signature()
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
             raise StateError(f"Cannot write {self.path}: {exc.strerror}.") from exc
@@ -391,6 +430,7 @@ class Checklist:
     def tick(self, item_id: str, *, who: str, note: str) -> None:
         """A person marks an item done, with a note saying how they know."""
         self._definition(item_id)
+        self.reload_if_changed()
         if not note.strip():
             raise StateError(
                 f"Ticking {item_id} needs a note (what was checked, where it is).",
@@ -403,17 +443,20 @@ class Checklist:
     def untick(self, item_id: str, *, who: str, note: str = "") -> None:
         """Reopen an item."""
         self._definition(item_id)
+        self.reload_if_changed()
         self._set(item_id, ItemState(Status.OPEN, who, self._clock(), redact(note)))
 
     def record(
         self, item_id: str, ok: bool, detail: str, *, who: str = CONSOLE_WHO
     ) -> None:
         """Record a measured outcome (done or failed) with its detail."""
+        self.reload_if_changed()
         status = Status.DONE if ok else Status.FAILED
         self._set(item_id, ItemState(status, who, self._clock(), redact(detail)))
 
     def set_timeline(self, started_at: float | None, full_at: float | None) -> None:
         """The engine reports when traffic first left 0% and first reached 100%."""
+        self.reload_if_changed()
         new = Timeline(started_at, full_at)
         if new != self.timeline:
             self.timeline = new
@@ -421,6 +464,7 @@ class Checklist:
 
     def refresh(self) -> None:
         """Run every verifier and record outcomes that changed an item."""
+        self.reload_if_changed()
         for item_id, verifier in self.verifiers.items():
             try:
                 result = verifier()
@@ -479,6 +523,7 @@ class Checklist:
 
     def items(self, now: float | None = None) -> list[ItemView]:
         """Every item in guide order, with status, due date and overdue flag."""
+        self.reload_if_changed()
         when = self._clock() if now is None else now
         return [self._view(item, when) for item in ITEMS]
 

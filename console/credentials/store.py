@@ -23,7 +23,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -119,10 +119,14 @@ class CredentialStore:
         command_timeout_s: float = 10.0,
         clock: Callable[[], float] = time.time,
         envs: Iterable[str] = (),
+        source_label: str | None = None,
     ) -> None:
         self.config = config
         self.envs = tuple(envs)
         """Environments :meth:`summaries` covers when given none."""
+        self.source_label = source_label
+        """Shown as every result's source instead of the source's own name (the
+        demo labels its run-only credentials 'demo (this run only)')."""
         self.keyring = KeyringStore(
             config.service, config.keyring_timeout_s, backend=keyring_backend
         )
@@ -259,6 +263,8 @@ class CredentialStore:
         ):
             found = source(env)
             if isinstance(found, ResolvedCredentials):
+                if self.source_label is not None:
+                    found = replace(found, source=self.source_label)
                 log.debug("credentials for %s from %s", env, found.source)
                 return found
             outcomes.append(found.rstrip("."))

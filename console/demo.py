@@ -76,6 +76,10 @@ class SimFaultMenu:
             )
 
 
+DEMO_SOURCE_LABEL = "demo (this run only)"
+"""Where the demo's credentials come from, as the credentials pane shows it."""
+
+
 def demo_environ(credentials: Mapping[str, tuple[str, str]]) -> dict[str, str]:
     """The simulator's credentials as the variables the credential store reads."""
     environ: dict[str, str] = {}
@@ -97,7 +101,16 @@ def demo_credential_store(
         environ=demo_environ(credentials),
         keyring_backend=keyring.backends.fail.Keyring(),  # type: ignore[no-untyped-call]
         envs=config.environments,
+        source_label=DEMO_SOURCE_LABEL,
     )
+
+
+def confirm_simulated_production(host: str) -> bool:
+    """The demo's answer to "open the production stream to ``host``?": yes, because
+    its production is the simulator on loopback (demo_config points there)."""
+    from console.boop.client import LOOPBACK
+
+    return host.lower() in LOOPBACK  # never a yes for a host that is not ours
 
 
 DEMO_PREREQUISITES = ("pre.testing", "pre.credentials", "pre.review", "pre.deployment")
@@ -153,7 +166,12 @@ def run_demo(
         from console.commands.run import run_app
         from console.engine.runtime import build_engine
 
-        engine = build_engine(config, credential_store=store)
+        # The simulated production listens on 127.0.0.1: nothing real to confirm.
+        engine = build_engine(
+            config,
+            credential_store=store,
+            confirm_production=confirm_simulated_production,
+        )
         return run_app(
             engine,
             theme=theme,

@@ -522,13 +522,14 @@ class RuntimeChecklist:
         except StateError:
             return None
         for entry in entries:
-            after, ts = entry.get("after"), entry.get("ts")
+            after: Any = entry.get("after")
+            ts: Any = entry.get("ts")
             if not str(entry.get("action", "")).startswith("shift"):
                 continue
-            pct = after.get("pct") if isinstance(after, dict) else None
+            pct: Any = after.get("pct") if isinstance(after, dict) else None
             numbers = isinstance(pct, int | float) and isinstance(ts, int | float)
-            if numbers and reached(float(pct)):  # type: ignore[arg-type]
-                return float(ts)  # type: ignore[arg-type]
+            if numbers and reached(float(pct)):
+                return float(ts)
         return None
 
     # -- the engine's Checklist port ---------------------------------------------------

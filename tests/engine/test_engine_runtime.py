@@ -356,7 +356,7 @@ async def test_streams_for_every_environment_and_traffic_in_the_hub(
     async with Simulator(routing_file=tmp_path / "routing.json", seed=5) as sim:
         cfg = demo_config(sim.dev_url, sim.prod_url, sim.metrics_url, tmp_path)
         store = demo_credential_store(cfg, sim.credentials)
-        engine = build_engine(
+        engine: Any = build_engine(
             cfg, who="ana@jump1", credential_store=store, confirm_production=confirm
         )
         await engine.start()
@@ -410,7 +410,9 @@ async def test_production_stream_waits_for_a_confirmation(
     async with Simulator(routing_file=tmp_path / "routing.json", seed=6) as sim:
         cfg = demo_config(sim.dev_url, sim.prod_url, sim.metrics_url, tmp_path)
         store = demo_credential_store(cfg, sim.credentials)
-        engine = build_engine(cfg, credential_store=store, confirm_production=confirm)
+        engine: Any = build_engine(
+            cfg, credential_store=store, confirm_production=confirm
+        )
         await engine.start()
         try:
             await wait_for(

@@ -366,7 +366,10 @@ class BoopClient:
         excerpt: str,
         rate_limit: RateLimit,
     ) -> BoopError:
-        message = message.replace(self._api_key, mask(self._api_key))
+        if self._api_key:
+            # An empty key (the /health probes have none) would match between
+            # every character and interleave the mask into the whole message.
+            message = message.replace(self._api_key, mask(self._api_key))
         hint = _HINTS.get(status)
         if cls is RateLimited:
             limited = RateLimited(

@@ -10,6 +10,7 @@ says). Appends from several instances are serialised with ``flock`` on the journ
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -95,12 +96,22 @@ class Journal:
                 }
                 entry["hash"] = _digest(prev, entry)
                 line = json.dumps(entry, sort_keys=True, ensure_ascii=False)
-                handle.write(line + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-                write_json_atomic(
-                    self.head_path, {"count": count + 1, "head": entry["hash"]}
-                )
+                fd = handle.fileno()
+                start = os.lseek(fd, 0, os.SEEK_END)
+                try:
+                    data = (line + "\n").encode("utf-8")
+                    while data:
+                        data = data[os.write(fd, data) :]
+                    os.fsync(fd)
+                    write_json_atomic(
+                        self.head_path, {"count": count + 1, "head": entry["hash"]}
+                    )
+                except OSError:
+                    # A full disk writes what fits: cut the partial entry off, so
+                    # the journal holds only whole entries that match the head.
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, start)
+                    raise
                 return entry
         except OSError as exc:
             raise JournalError(

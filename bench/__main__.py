@@ -341,6 +341,38 @@ def run_module(name: str, settings: Settings) -> tuple[dict[str, object] | None,
     return None, f"not measured: run() failed: {why[:200]}"
 
 
+def render_figures(module: str, figures: Mapping[str, object]) -> list[str]:
+    """A module's figures as Markdown: plain figures as name/value rows, then each
+    nested dict (a router, a scenario) as one row of a table, budgets beside."""
+    plain = {k: v for k, v in figures.items() if not isinstance(v, Mapping)}
+    groups = {
+        k: dict(_flatten(v)) for k, v in figures.items() if isinstance(v, Mapping)
+    }
+    lines: list[str] = []
+    if plain:
+        lines += ["| figure | value | budget |", "|---|---:|---|"]
+        lines += [
+            f"| {key} | {_show(v)} | {_module_budget(module, key, v)} |"
+            for key, v in _flatten(plain)
+        ]
+        lines.append("")
+    if groups:
+        columns = list(dict.fromkeys(c for g in groups.values() for c in g))
+        lines += [
+            "| | " + " | ".join(columns) + " |",
+            "|---|" + "---|" * len(columns),
+        ]
+        for group, values in groups.items():
+            cells = []
+            for column in columns:
+                value = values.get(column, "")
+                verdict = _module_budget(module, f"{group}.{column}", value)
+                cells.append(_show(value) + (f" ({verdict})" if verdict else ""))
+            lines.append(f"| {group} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
 def run_modules(settings: Settings, out: list[str]) -> None:
     """The other parts' benchmarks, each a table of its own figures."""
     for name, title in MODULES.items():
@@ -350,12 +382,7 @@ def run_modules(settings: Settings, out: list[str]) -> None:
         figures, note = run_module(name, settings)
         out += [f"## {title}", "", f"From bench/{name}.py; {note}.", ""]
         if figures:
-            out += ["| figure | value | budget |", "|---|---:|---|"]
-            out += [
-                f"| {key} | {_show(v)} | {_module_budget(name, key, v)} |"
-                for key, v in _flatten(figures)
-            ]
-            out.append("")
+            out += render_figures(name, figures)
 
 
 # --- the report -------------------------------------------------------------------

@@ -77,3 +77,23 @@ def test_module_figures_with_a_budget_get_a_verdict() -> None:
     assert verdict("metrics_memory", "rss_mb.100%", 64.3) == "≤ 150 MB: PASS"
     assert verdict("metrics_memory", "rss_mb.150%", 151.0) == "≤ 150 MB: FAIL"
     assert verdict("sim_throughput", "rss_mb", 10.0) == ""
+
+
+def test_nested_figures_become_one_table_row_each_with_budgets() -> None:
+    figures = {
+        "trials": 100,
+        "file": {"p50_ms": 1.6, "p99_ms": 4.5},
+        "haproxy": {"p99_ms": 130.0, "note": "a|b"},
+    }
+
+    assert bench_main.render_figures("rollback_latency", figures) == [
+        "| figure | value | budget |",
+        "|---|---:|---|",
+        "| trials | 100 |  |",
+        "",
+        "| | p50_ms | p99_ms | note |",
+        "|---|---|---|---|",
+        "| file | 1.6 | 4.5 (≤ 100 ms: PASS) |  |",
+        "| haproxy |  | 130 (≤ 100 ms: FAIL) | a\\|b |",
+        "",
+    ]

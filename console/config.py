@@ -9,12 +9,21 @@ against the embedded simulator (:func:`demo_config`).
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from console.errors import ConfigError
 from console.locations import default_state_dir
@@ -181,6 +190,16 @@ class ProbesConfig(_Section):
     """Keep a vendor WebSocket open per environment and measure its round trip."""
     synthetic_auth: bool = False
 
+    @model_validator(mode="after")
+    def _deadline_inside_interval(self) -> ProbesConfig:
+        # A probe must finish before the next one is due, or probes pile up.
+        if self.deadline_s >= self.interval_s:
+            raise ValueError(
+                f"deadline_s ({self.deadline_s:g}) must be shorter than interval_s "
+                f"({self.interval_s:g})"
+            )
+        return self
+
 
 class CredentialsConfig(_Section):
     service: str = "boop-console"
@@ -342,3 +361,41 @@ def demo_config(
         },
         source="demo config",
     )
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # JSON string escapes are valid TOML basic strings
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def _toml_table(data: dict[str, Any], path: list[str], out: list[str]) -> None:
+    scalars = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    if path and (scalars or not tables):
+        out.append("[" + ".".join(_toml_key(p) for p in path) + "]")
+    out.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in scalars.items())
+    if scalars or (path and not tables):
+        out.append("")
+    for key, table in tables.items():
+        _toml_table(table, [*path, key], out)
+
+
+def dump_toml(config: Config) -> str:
+    """The config as a TOML file that :func:`load_config` reads back unchanged."""
+    data = config.model_dump(mode="json", exclude_none=True)
+    out = [
+        "# Written by boop-console; every key is documented in `boop-console init`.\n"
+    ]
+    _toml_table(data, [], out)
+    return "\n".join(out)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from console.config import Config, demo_config
+from console.config import Config, demo_config, dump_toml
 from console.credentials.store import CredentialStore, env_var_names
 from console.errors import SimulatorError
 from console.locations import StatePaths
@@ -159,6 +159,14 @@ def run_demo(
         config = demo_config(sim.dev_url, sim.prod_url, sim.metrics_url, state_dir)
         store = demo_credential_store(config, sim.credentials)
         tick_demo_prerequisites(paths)
+        # A config file of the demo lets the CLI and a guard work beside it:
+        # `boop-console --config <state>/config.toml status|guard|rollback`.
+        config_file = state_dir / "config.toml"
+        config_file.write_text(dump_toml(config), encoding="utf-8")
+        print(
+            "boop-console demo: the CLI works beside it: "
+            f"boop-console --config {config_file} status"
+        )
         if headless:
             from console.commands.cutover import run_guard
 

@@ -28,7 +28,10 @@ class ConsoleError(Exception):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         self.message = message
         self.hint = hint
-        super().__init__(message if hint is None else f"{message} {hint}")
+        # A multi-line message (a list of config errors) gets its hint on a line
+        # of its own, where it cannot be mistaken for the last item.
+        separator = "\n" if "\n" in message else " "
+        super().__init__(message if hint is None else f"{message}{separator}{hint}")
 
 
 class ConfigError(ConsoleError):

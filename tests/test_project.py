@@ -102,3 +102,32 @@ def test_only_the_ui_imports_textual() -> None:
         and re.search(r"^\s*(from|import) textual", path.read_text(), re.M)
     ]
     assert offenders == []
+
+
+def test_demo_config_written_as_toml_reads_back_equal(tmp_path: Path) -> None:
+    from console.config import demo_config, dump_toml, load_config
+
+    config = demo_config(
+        "http://127.0.0.1:8001",
+        "http://127.0.0.1:8002",
+        "http://127.0.0.1:8003/metrics",
+        tmp_path,
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(dump_toml(config), encoding="utf-8")
+    assert load_config(path) == config
+    assert config.gates["auth_success"].window_s == 20.0
+    assert config.environments["prod"].ws_url == "ws://127.0.0.1:8002/ws/vendor"
+
+
+def test_probe_deadline_must_fit_in_its_interval() -> None:
+    from console.errors import ConfigError
+
+    envs = {"prod": {"base_url": "http://127.0.0.1:1", "ws_url": "ws://127.0.0.1:1"}}
+    with pytest.raises(ConfigError) as err:
+        parse_config(
+            {"environments": envs, "probes": {"interval_s": 2, "deadline_s": 3}}
+        )
+    assert "deadline_s (3) must be shorter than interval_s (2)" in str(err.value)
+    # The hint of a multi-line config error stands on a line of its own.
+    assert str(err.value).splitlines()[-1].startswith("Fix the keys above")

@@ -67,6 +67,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log INFO to stderr"
     )
+    parser.add_argument(
+        "--watch-parent",
+        action="store_true",
+        help="stop when stdin reaches end of file or the parent process dies "
+        "(set by the console when it starts the simulator as its child)",
+    )
     parser.set_defaults(sim_action="run")
     sub = parser.add_subparsers(dest="sim_command", metavar="ACTION")
     fault = sub.add_parser("fault", help="inject a fault into a running simulator")
@@ -130,6 +136,9 @@ async def _serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    watcher: asyncio.Task[None] | None = None
+    if getattr(args, "watch_parent", False):
+        watcher = asyncio.create_task(_watch_parent(stop))
     await sim.start()
     path = state_file()
     try:
@@ -155,11 +164,66 @@ async def _serve(args: argparse.Namespace) -> int:
             print(f"{'credentials':<20} {creds} (full values: --json)", flush=True)
         await stop.wait()
     finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         await sim.stop()
         with contextlib.suppress(OSError):
             if json.loads(path.read_text()).get("pid") == os.getpid():
                 path.unlink()
     return 0
+
+
+PARENT_POLL_S = 0.5
+
+
+async def _watch_parent(stop: asyncio.Event) -> None:
+    """Set ``stop`` when the parent is gone, so a child never outlives it.
+
+    Two signs, either is enough: stdin (a pipe whose write end only the parent
+    holds) reaches end of file, which the kernel does at once when the parent dies,
+    even by SIGKILL; or the parent pid changes (we were re-parented to init), for a
+    stdin that is not such a pipe.
+    """
+    loop = asyncio.get_running_loop()
+    parent = os.getppid()
+    eof = asyncio.Event()
+    fd = -1
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        fd = sys.stdin.fileno()
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+            eof.set()
+
+    watching_fd = False
+    if fd >= 0:
+        try:
+            os.set_blocking(fd, False)
+            loop.add_reader(fd, readable)
+            watching_fd = True
+        except (OSError, ValueError, NotImplementedError, PermissionError):
+            # A regular file or /dev/null cannot be watched; the pid check remains.
+            watching_fd = False
+    try:
+        while not eof.is_set() and os.getppid() == parent:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(PARENT_POLL_S):
+                    await eof.wait()
+        log.warning("parent process %d gone: stopping the simulator", parent)
+        stop.set()
+    finally:
+        if watching_fd:
+            with contextlib.suppress(OSError, ValueError):
+                loop.remove_reader(fd)
 
 
 def _admin_url(args: argparse.Namespace) -> str:

@@ -383,8 +383,10 @@ class SimProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout_s)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        for pipe in (self.process.stdout, self.process.stdin):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
         return self.process.returncode
 
     def __enter__(self) -> SimProcess:
@@ -412,7 +414,10 @@ def start_simulator_process(
     Blocking (up to ``ready_timeout_s``); call it through ``asyncio.to_thread`` from
     a running loop. stderr (logs) goes to ``log_path`` or is discarded.
     """
-    args = [sys.executable, "-m", "console.sim", "--json", "--rate", str(rate)]
+    # --watch-parent and a stdin pipe only we hold: when this process dies, even by
+    # SIGKILL, the child sees end of file and stops instead of running forever.
+    args = [sys.executable, "-m", "console.sim", "--json", "--watch-parent"]
+    args += ["--rate", str(rate)]
     if routing_file is not None:
         args += ["--routing-file", str(routing_file)]
     if proxy_url is not None:
@@ -432,13 +437,17 @@ def start_simulator_process(
             args,
             stdout=subprocess.PIPE,
             stderr=stderr,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             env=dict(env) if env is not None else None,
         )
     finally:
         if log_path is not None:
             stderr.close()
-    line = _read_line(proc, ready_timeout_s)
+    try:
+        line = _read_line(proc, ready_timeout_s)
+    except SimulatorError:
+        _close_pipes(proc)
+        raise
     try:
         info = json.loads(line)
     except ValueError:
@@ -446,11 +455,19 @@ def start_simulator_process(
     if not isinstance(info, dict) or info.get("event") != "ready":
         proc.kill()
         proc.wait(5)
+        _close_pipes(proc)
         raise SimulatorError(
             f"the simulator process did not report ready (got {line[:200]!r})",
             hint="Run `boop-console sim` by hand to see its error.",
         )
     return SimProcess(proc, info)
+
+
+def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
+    for pipe in (proc.stdout, proc.stdin):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
 
 
 def _read_line(proc: subprocess.Popen[bytes], timeout_s: float) -> str:

@@ -15,11 +15,20 @@ from pathlib import Path
 from typing import Any
 
 
-def write_bytes_atomic(path: Path, data: bytes, *, fsync: bool = True) -> None:
-    """Replace ``path`` with ``data`` atomically; raises OSError on failure."""
+def write_bytes_atomic(
+    path: Path, data: bytes, *, fsync: bool = True, mode: int | None = None
+) -> None:
+    """Replace ``path`` with ``data`` atomically; raises OSError on failure.
+
+    The file is created 0600 (state, journal, marker are private) unless ``mode``
+    says otherwise: the routing file is read by an application that may run as
+    another user, so the file router passes 0o644.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        if mode is not None:
+            os.fchmod(fd, mode)  # explicit, so the umask cannot narrow it
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -43,7 +52,9 @@ def fsync_dir(directory: Path) -> None:
         os.close(dir_fd)
 
 
-def write_json_atomic(path: Path, doc: Any, *, fsync: bool = True) -> None:
+def write_json_atomic(
+    path: Path, doc: Any, *, fsync: bool = True, mode: int | None = None
+) -> None:
     """Write ``doc`` as indented JSON with a trailing newline, atomically."""
     data = (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    write_bytes_atomic(path, data, fsync=fsync)
+    write_bytes_atomic(path, data, fsync=fsync, mode=mode)

@@ -22,6 +22,9 @@ from console.routing.base import RouterState
 log = logging.getLogger("console.routing")
 
 FORMAT_VERSION = 1
+FILE_MODE = 0o644
+"""World-readable: the application reading it may run as another user, and a file
+it cannot read means 0% to it (the document holds no secret)."""
 
 
 class FileRouter:
@@ -80,7 +83,7 @@ class FileRouter:
             "at": time.time(),
             "format_version": FORMAT_VERSION,
         }
-        write_json_atomic(self.path, doc)
+        write_json_atomic(self.path, doc, mode=FILE_MODE)
         return self._state(self._read_doc())
 
     async def set_percent(

@@ -13,8 +13,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     parser = sub.add_parser(
         "sim",
         help="run the embedded BOOP simulator (dev, prod, legacy, vendor load)",
+        # argparse %-formats a description only when it names %(prog); a plain "%"
+        # shows as written, so "%%" would print (and be copied) as "5%%".
         description="Run the simulator on 127.0.0.1 until Ctrl+C, or talk to a "
-        "running one: `sim fault prod error_rate --value 5%% --for 60`, `sim clear`.",
+        "running one: `sim fault prod error_rate --value 5% --for 60`, `sim clear`.",
     )
     add_arguments(parser)
     parser.set_defaults(func=_handle)

@@ -260,7 +260,18 @@ def _admin(args: argparse.Namespace) -> int:
                 resp = client.get(f"{url}/faults")
     except httpx.HTTPError as exc:
         raise SimulatorError(f"cannot reach the simulator at {url}: {exc}") from exc
-    data = resp.json()
+    try:
+        data = resp.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        excerpt = " ".join(resp.text.split())[:120]
+        raise SimulatorError(
+            f"{resp.request.url} answered HTTP {resp.status_code} with something "
+            f"that is not the simulator's JSON: {excerpt!r}",
+            hint="Check --admin: it is the admin URL a running `boop-console sim` "
+            "prints (ending in /_sim).",
+        )
     if resp.status_code >= 400:
         raise SimulatorError(f"the simulator refused: {data.get('error', data)}")
     print(json.dumps(data))

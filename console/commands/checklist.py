@@ -202,7 +202,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     checklist.refresh()
     text = render_report(checklist, StatePaths(config.state_path()).journal)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        from console.errors import StateError
+
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise StateError(
+                f"Could not write the report to {args.output}: {exc.strerror or exc}.",
+                hint="Choose a file in a directory that exists and you can write "
+                "to, or leave out --output to print the report.",
+            ) from exc
         print(f"Report written to {args.output}.")
     else:
         print(text, end="")

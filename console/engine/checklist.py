@@ -737,6 +737,10 @@ def _entry_time(entry: Mapping[str, Any]) -> str:
     return _fmt_ts(float(ts)) if isinstance(ts, int | float) else _cell(ts)
 
 
+ROLLBACK_ACTION = "rollback"
+"""The journal action of a rollback the engine performed (engine/rollback.py)."""
+
+
 def render_report(
     checklist: Checklist, journal_path: Path, *, now: float | None = None
 ) -> str:
@@ -744,9 +748,20 @@ def render_report(
     their why, and the checklist. Secrets are redacted from every journal field."""
     when = checklist._clock() if now is None else now
     entries, bad = read_journal(journal_path)
-    out = [
-        "# BOOP cutover report",
-        "",
+    out = ["# BOOP cutover report", ""]
+    if entries or bad:
+        checked = Journal(journal_path).verify()
+        if not checked.ok:
+            first = checked.problems[0] if checked.problems else "unknown problem"
+            more = len(checked.problems) - 1
+            out += [
+                "> **WARNING: the journal does not verify; this report may show "
+                f"edited or missing entries.** First problem: {first}"
+                + (f" (and {more} more)" if more > 0 else "")
+                + ". Run `boop-console journal verify` for the full list.",
+                "",
+            ]
+    out += [
         f"Generated {_fmt_ts(when)} from `{journal_path}` ({len(entries)} entries"
         + (f", {bad} unreadable lines skipped" if bad else "")
         + ").",
@@ -787,7 +802,10 @@ def render_report(
         out.append("No gate verdicts recorded.")
 
     out += ["", "## Rollbacks", ""]
-    rollbacks = [e for e in entries if "rollback" in str(e.get("action", "")).lower()]
+    # Only the engine's own "rollback" entries moved traffic to 0%; "rollback
+    # observed" (another console's rollback seen here), "(no-op)" and
+    # "re-enforced" are echoes of one, and counting them inflated the list.
+    rollbacks = [e for e in entries if e.get("action") == ROLLBACK_ACTION]
     for entry in rollbacks:
         out.append(
             f"- {_entry_time(entry)} {_cell(entry.get('action'))} by "
@@ -795,6 +813,14 @@ def render_report(
         )
     if not rollbacks:
         out.append("No rollbacks.")
+    echoes: dict[str, int] = {}
+    for entry in entries:
+        action = str(entry.get("action", ""))
+        if action != ROLLBACK_ACTION and action.startswith(ROLLBACK_ACTION):
+            echoes[action] = echoes.get(action, 0) + 1
+    if echoes:
+        listed = ", ".join(f"{n} × {a}" for a, n in sorted(echoes.items()))
+        out += ["", f"Not counted as rollbacks (see the timeline): {listed}."]
 
     out += ["", "## Checklist", ""]
     summary = checklist.summary(when)

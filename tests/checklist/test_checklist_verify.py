@@ -144,8 +144,8 @@ def test_report_has_timeline_gates_rollbacks_and_checklist(tmp_path: Path) -> No
                    before=0, after=5, gates=gates_ok)  # fmt: skip
     journal.append(
         ts=T0 + 600,
-        who="console",
-        action="automatic rollback",
+        who="console (automatic)",
+        action="rollback",
         why=f"auth_success_pct 97.10 % < 99.5 over 60 s; key {LIVE_KEY}",
         before=5,
         after=0,
@@ -158,6 +158,7 @@ def test_report_has_timeline_gates_rollbacks_and_checklist(tmp_path: Path) -> No
     text = render_report(checklist, tmp_path / "journal.jsonl", now=T0 + 700)
     assert text.startswith("# BOOP cutover report\n")
     assert "(2 entries, 1 unreadable lines skipped)" in text
+    assert "First problem: line 3: not JSON (damaged or cut)." in text.split("\n")[2]
     assert (
         "| 1 | 2027-01-15 08:00 UTC | ana@jump1 | shift | start at 5% | 5 → 0 |"
         not in text
@@ -166,9 +167,9 @@ def test_report_has_timeline_gates_rollbacks_and_checklist(tmp_path: Path) -> No
         "| 1 | 2027-01-15 08:00 UTC | ana@jump1 | shift | start at 5% | 0 → 5 |" in text
     )
     assert "| time | action | auth_latency | auth_success |" in text
-    assert "| 2027-01-15 08:10 UTC | automatic rollback | PASS | BREACH |" in text
+    assert "| 2027-01-15 08:10 UTC | rollback | PASS | BREACH |" in text
     assert (
-        "- 2027-01-15 08:10 UTC automatic rollback by console: auth_success_pct "
+        "- 2027-01-15 08:10 UTC rollback by console (automatic): auth_success_pct "
         "97.10 % < 99.5 over 60 s; key sk_live_…9f3a"
     ) in text
     assert "1 of 21 done, 0 overdue; pre-migration INCOMPLETE." in text

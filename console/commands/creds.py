@@ -44,7 +44,26 @@ def load_cli_config(args: argparse.Namespace) -> Config:
 
 
 def _ask_passphrase() -> str:
-    return getpass.getpass("Passphrase of the encrypted credentials file: ")
+    """Ask on the controlling terminal; with none, a CredentialError that says how
+    to give the passphrase instead (getpass would fall back to a used-up stdin)."""
+    from console.credentials.store import PASSPHRASE_ENV
+    from console.errors import CredentialError
+
+    problem = CredentialError(
+        "The encrypted credentials file needs its passphrase and there is no "
+        "terminal to ask for it on.",
+        hint=f"Run the command in a terminal, or set {PASSPHRASE_ENV} in its "
+        "environment.",
+    )
+    try:
+        with open("/dev/tty", "rb"):
+            pass
+    except OSError:
+        raise problem from None
+    try:
+        return getpass.getpass("Passphrase of the encrypted credentials file: ")
+    except EOFError as exc:
+        raise problem from exc
 
 
 def make_store(config: Config) -> CredentialStore:

@@ -102,6 +102,11 @@ def _parse_iso(text: str | None) -> float | None:
     return parsed.timestamp()
 
 
+PASSPHRASE_ENV = "BOOP_CONSOLE_PASSPHRASE"
+"""Environment variable with the encrypted file's passphrase, for hosts with no
+terminal to ask on (scripts, `creds set --stdin` in a pipeline)."""
+
+
 class CredentialStore:
     """Resolve, store and delete per-environment credentials (see module docstring).
 
@@ -149,6 +154,11 @@ class CredentialStore:
         return os.environ if self._environ is None else self._environ
 
     def _get_passphrase(self) -> str | None:
+        """The encrypted file's passphrase: $BOOP_CONSOLE_PASSPHRASE, else asked
+        from the host once. Raises CredentialError when the host cannot ask."""
+        from_env = self._environ_now().get(PASSPHRASE_ENV)
+        if from_env:
+            return from_env
         with self._pass_lock:
             if self._passphrase is None and self._passphrase_fn is not None:
                 self._passphrase = self._passphrase_fn()
@@ -228,7 +238,10 @@ class CredentialStore:
         label = f"encrypted file {self.encrypted.path}"
         if not self.encrypted.exists():
             return f"{label}: does not exist"
-        passphrase = self._get_passphrase()
+        try:
+            passphrase = self._get_passphrase()
+        except CredentialError as exc:
+            return f"{label}: {exc.message}"
         if passphrase is None:
             return f"{label}: no passphrase (this host cannot ask for one)"
         try:

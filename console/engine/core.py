@@ -199,6 +199,12 @@ class EngineCore:
         self._write_epoch = 0
         self._opened = False
         self._stopped = False
+        self.state_problem: str | None = None
+        """Why the saved state or the state directory could not be used (shown as a
+        warning; rollback works regardless)."""
+        self._reread_router = False
+        """A rollback by another instance was adopted and the router not read since:
+        the last reading predates it and must not be shown as drift."""
 
     def adopt_driver_verdicts(self, max_age_s: float) -> bool:
         """Show the verdicts the driver saved, if fresh (for one-shot observers)."""
@@ -301,9 +307,7 @@ class EngineCore:
             overall=self._overall(phase),
             levels=tuple(self.config.plan.levels),
             stage=st.stage,
-            router=dataclasses.replace(
-                self.router_state, requested_pct=st.requested_pct
-            ),
+            router=self._router_for_snapshot(),
             router_kind=self.router.kind,
             hold_started_at=st.hold_started_at,
             hold_ends_at=st.hold_ends_at(self.config.plan.hold_s, now),
@@ -320,6 +324,19 @@ class EngineCore:
             warnings=tuple(self._warning_list()),
             series=series,
         )
+
+    def _router_for_snapshot(self) -> RouterState:
+        rs = dataclasses.replace(
+            self.router_state, requested_pct=self.state.requested_pct
+        )
+        if self._reread_router:
+            # The reading is from before another instance's rollback: it says
+            # nothing about now, so show "?" for the fraction of a second until
+            # the router is read again, never a false drift.
+            rs = dataclasses.replace(
+                rs, effective_pct=None, detail="re-reading after the rollback"
+            )
+        return rs
 
     def _chart_metrics(self) -> list[str]:
         seen = dict.fromkeys(g.metric for g in self.gates.values())

@@ -35,7 +35,10 @@ from console.engine.model import (
 from console.engine.plan import PlanActions
 from console.engine.rollback import RollbackRunbook
 from console.engine.state import (
+    CutoverState,
+    RollbackMarker,
     load_state,
+    move_aside,
     read_marker,
 )
 from console.errors import ConsoleError, StateError
@@ -61,25 +64,42 @@ class Engine(RollbackRunbook, PlanActions):
     actions in :class:`PlanActions`, rollback in :class:`RollbackRunbook`."""
 
     async def open(
-        self, *, acquire_lease: bool = True, read_router: bool = True
+        self,
+        *,
+        acquire_lease: bool = True,
+        read_router: bool = True,
+        tolerate_state_dir: bool = False,
     ) -> None:
         """Take the lease if free, load state, read the router; no loops started.
 
         The CLI uses this for one action; :meth:`start` adds the loops. The CLI's
         rollback passes ``read_router=False``: its write must not wait for a read.
+        A damaged ``state.json`` never stops the engine: it is reported in
+        :attr:`state_problem` and the engine resumes from the router and the
+        rollback marker. A state directory that cannot be created raises
+        StateError, unless ``tolerate_state_dir`` (the CLI's rollback: the router
+        write must happen anyway).
         """
         if self._opened:
             return
         self._opened = True
-        self.paths.ensure()
-        if acquire_lease and self.lease.try_acquire():
-            self.role = Role.DRIVER
-        self.state = load_state(self.paths.state)
+        dir_ok = self._ensure_state_dir(tolerate=tolerate_state_dir)
+        if acquire_lease and dir_ok:
+            try:
+                if self.lease.try_acquire():
+                    self.role = Role.DRIVER
+            except OSError as exc:
+                self._warnings["lease"] = f"lease unavailable: {exc}"
+        # Without a state directory there is no state to read (and its error
+        # says more than "state.json: Not a directory").
+        had_state = self._load_state_tolerant() if dir_ok else False
         self._state_mtime = self._mtime(self.paths.state)
         self._refresh_journal_tail()
         if read_router:
             await self._poll_router(self.clock(), react=False)
         marker = read_marker(self.paths.rollback_marker)
+        if not had_state:
+            self._resume_without_state(marker)
         if marker is not None and marker.in_progress and not marker.writer_alive():
             # Killed mid-rollback: whoever starts next finishes it.
             log.warning(
@@ -92,6 +112,99 @@ class Engine(RollbackRunbook, PlanActions):
             )
         elif marker is not None and self.role is Role.DRIVER:
             self._adopt_marker(marker)
+
+    def _ensure_state_dir(self, *, tolerate: bool) -> bool:
+        try:
+            self.paths.ensure()
+            return True
+        except OSError as exc:
+            problem = StateError(
+                f"The state directory {self.paths.root} cannot be used: "
+                f"{exc.strerror or exc}.",
+                hint="Set state_dir in the config (or BOOP_CONSOLE_STATE_DIR) to a "
+                "directory this user can create and write.",
+            )
+            if not tolerate:
+                raise problem from exc
+            log.error("%s", problem)
+            self.state_problem = str(problem)
+            self._warnings["state problem"] = str(problem)
+            return False
+
+    def _load_state_tolerant(self) -> bool:
+        """Load state.json; False when there was none or it was damaged (then
+        the state is fresh and :meth:`_resume_without_state` fills it in)."""
+        try:
+            existed = self.paths.state.exists()
+            self.state = load_state(self.paths.state)
+            return existed
+        except (StateError, OSError, TypeError) as exc:
+            self.state = CutoverState()
+            message = exc.message if isinstance(exc, StateError) else str(exc)
+            if self.role is Role.DRIVER:
+                moved = move_aside(self.paths.state, self.clock())
+                where = f"; moved to {moved.name}" if moved else ""
+            else:
+                where = ""
+            self.state_problem = (
+                f"{message}{where} The console resumed from the router and the "
+                "rollback marker; rollback works regardless."
+            )
+            log.error("%s", self.state_problem)
+            self._warnings["state problem"] = self.state_problem
+            return False
+
+    def _resume_without_state(self, marker: RollbackMarker | None) -> None:
+        """No (usable) state.json: never lose a rollback or traffic the router shows.
+
+        A rollback marker means rolled back (sticky); traffic above 0% without a
+        marker is taken as the current level, with its hold started now.
+        """
+        if marker is not None:
+            if self.role is Role.DRIVER:
+                self._adopt_marker(marker)
+            else:
+                self._mark_rolled_back(marker)
+            return
+        pct = self.router_state.effective_pct
+        if pct is None or pct <= 0:
+            return
+        now = self.clock()
+        st = self.state
+        st.requested_pct = pct
+        st.stage = max(
+            (i for i, lv in enumerate(self.config.plan.levels) if lv <= pct),
+            default=-1,
+        )
+        st.level_changed_at = st.hold_started_at = now
+        st.router_generation = self.router_state.generation
+        self._drift_reads = 0
+        self._warnings.pop("drift", None)
+        self._warnings["resumed"] = (
+            f"no saved state: resumed at {pct:g}% from the router, hold restarted; "
+            "roll back if that is not what you meant"
+        )
+        log.warning("%s", self._warnings["resumed"])
+        self._save()
+
+    def _honour_marker(self) -> None:
+        """Another instance rolled back: show ROLLED BACK at once, and read the
+        router again at the next router tick instead of showing an old reading
+        as drift."""
+        if self._rolling_back or self.state.rolled_back:
+            return
+        marker = read_marker(self.paths.rollback_marker)
+        if marker is None:
+            return
+        if self.role is Role.DRIVER:
+            self._adopt_marker(marker)
+        else:
+            self._mark_rolled_back(marker)
+        self._reread_router = True
+        self._next_router = 0.0
+        self._drift_reads = 0
+        self._warnings.pop("drift", None)
+        self._publish(force=True)
 
     async def start(self) -> None:
         """Open, start the monitors and the engine loop."""
@@ -189,10 +302,7 @@ class Engine(RollbackRunbook, PlanActions):
             self._reload_state()
         self._refresh_journal_tail()
 
-        marker = read_marker(self.paths.rollback_marker)
-        if marker is not None and self.role is Role.DRIVER and not self._rolling_back:
-            self._adopt_marker(marker)
-
+        self._honour_marker()
         await self._evaluate_gates(now)
         self._publish()
 
@@ -205,8 +315,10 @@ class Engine(RollbackRunbook, PlanActions):
         if not taken:
             return
         self.role = Role.DRIVER
-        self.state = load_state(self.paths.state)
+        had_state = self._load_state_tolerant()
         marker = read_marker(self.paths.rollback_marker)
+        if not had_state:
+            self._resume_without_state(marker)
         if marker is not None and marker.in_progress and not marker.writer_alive():
             await self._run_rollback(
                 who=self.who,
@@ -320,6 +432,10 @@ class Engine(RollbackRunbook, PlanActions):
             return
         self._warnings.pop("router", None)
         self._observe_router(rs)
+        self._reread_router = False
+        # A rollback marker first: another instance's rollback is news, not drift.
+        self._honour_marker()
+        self._reread_router = False
         requested = self.state.requested_pct
         drift = rs.effective_pct is not None and abs(rs.effective_pct - requested) > 0.5
         if not drift:

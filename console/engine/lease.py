@@ -75,8 +75,8 @@ class Lease:
             return self.holder()
         try:
             fd = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
-            return None
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # no state directory: nobody can drive from it
         try:
             # Probe without keeping it: a free lock means no driver runs.
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)

@@ -35,6 +35,8 @@ class PlanActions(EngineCore):
             blockers.append("rolled back: re-arm with a reason first")
         if (refusal := self._refusal_for_role()) is not None:
             blockers.append(refusal)
+        if self.state_problem is not None and to_pct > cur:
+            blockers.append("the saved state was unusable: check the level first")
         if to_pct > cur:
             if cur == 0 and self.checklist is not None:
                 open_items = self.checklist.premigration_blockers()
@@ -74,9 +76,18 @@ class PlanActions(EngineCore):
         )
 
     async def shift(
-        self, to_pct: float, *, who: str, reason: str, override: bool = False
+        self,
+        to_pct: float,
+        *,
+        who: str,
+        reason: str,
+        override: bool = False,
+        note: str | None = None,
     ) -> ActionResult:
-        """Move the split to ``to_pct`` (raising needs the plan's conditions)."""
+        """Move the split to ``to_pct`` (raising needs the plan's conditions).
+
+        ``note`` is added to the journal entry (the CLI notes "no driver" when
+        nothing will watch the gates after it exits)."""
         if not reason.strip():
             return ActionResult(False, "A reason is required to change traffic.")
         if not 0 <= to_pct <= 100:
@@ -128,6 +139,8 @@ class PlanActions(EngineCore):
             why = reason
             if preview.needs_override:
                 why += " | override of: " + "; ".join(preview.blockers)
+            if note:
+                why += f" | {note}"
             action = "shift (override)" if preview.needs_override else "shift"
             await self._record(
                 action, why, who=who, before=before, after=self._position()

@@ -295,13 +295,7 @@ class RollbackRunbook(EngineCore):
         """Another instance rolled back: honour it (sticky) without touching BOOP."""
         if self.state.rolled_back:
             return
-        st = self.state
-        st.rolled_back, st.rolled_back_at = True, marker.at
-        st.rolled_back_reason, st.rolled_back_by = marker.reason, marker.who
-        st.stage, st.requested_pct = -1, 0.0
-        st.hold_started_at = st.paused_at = st.level_changed_at = None
-        st.paused_total_s = st.extra_hold_s = 0.0
-        st.evidence_path = marker.evidence_path or st.evidence_path
+        self._mark_rolled_back(marker)
         self._save()
         self._spawn(
             self._record(
@@ -311,3 +305,14 @@ class RollbackRunbook(EngineCore):
             )
         )
         log.warning("rollback by %s honoured: %s", marker.who, marker.reason)
+
+    def _mark_rolled_back(self, marker: RollbackMarker) -> None:
+        """Set the sticky rolled-back state from a marker, in memory only
+        (observers; the driver's :meth:`_adopt_marker` also saves and records)."""
+        st = self.state
+        st.rolled_back, st.rolled_back_at = True, marker.at
+        st.rolled_back_reason, st.rolled_back_by = marker.reason, marker.who
+        st.stage, st.requested_pct = -1, 0.0
+        st.hold_started_at = st.paused_at = st.level_changed_at = None
+        st.paused_total_s = st.extra_hold_s = 0.0
+        st.evidence_path = marker.evidence_path or st.evidence_path

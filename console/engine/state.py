@@ -24,6 +24,12 @@ from console.routing.atomic import write_json_atomic
 log = logging.getLogger("console.engine")
 
 STATE_FORMAT = 1
+DAMAGED_HINT = (
+    "`boop-console rollback` works regardless and puts traffic to 0% first. "
+    "A console or guard that drives moves the damaged file aside "
+    "(state.json.damaged-<time>) and resumes from the router and the rollback "
+    "marker; compare it with the evidence bundle if you need the old hold."
+)
 
 
 @dataclass
@@ -68,16 +74,32 @@ def load_state(path: Path) -> CutoverState:
         return CutoverState()
     except (OSError, ValueError) as exc:
         raise StateError(
-            f"The cutover state {path} is unreadable: {exc}.",
-            hint="Restore it from the evidence bundle, or move it away to start at 0%.",
+            f"The cutover state {path} is unreadable: {exc}.", hint=DAMAGED_HINT
         ) from exc
-    if not isinstance(doc, dict) or doc.get("format_version") != STATE_FORMAT:
+    if not isinstance(doc, dict):
+        raise StateError(
+            f"The cutover state {path} is not a JSON object.", hint=DAMAGED_HINT
+        )
+    if doc.get("format_version") != STATE_FORMAT:
         raise StateError(
             f"{path} has format_version {doc.get('format_version')!r}; "
-            f"this console reads {STATE_FORMAT}."
+            f"this console reads {STATE_FORMAT}.",
+            hint=DAMAGED_HINT,
         )
     known = {f.name for f in fields(CutoverState)}
     return CutoverState(**{k: v for k, v in doc.items() if k in known})
+
+
+def move_aside(path: Path, now: float) -> Path | None:
+    """Rename a damaged state file to ``<name>.damaged-<unix time>`` (kept for
+    inspection, never overwritten); None when it could not be moved."""
+    target = path.with_name(f"{path.name}.damaged-{int(now)}")
+    try:
+        os.replace(path, target)
+    except OSError as exc:
+        log.error("could not move the damaged state %s aside: %s", path, exc)
+        return None
+    return target
 
 
 def save_state(path: Path, state: CutoverState, *, fsync: bool = True) -> None:

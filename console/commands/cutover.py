@@ -59,10 +59,15 @@ async def _with_engine(
     *,
     acquire_lease: bool = True,
     read_router: bool = True,
+    tolerate_state_dir: bool = False,
 ) -> int:
     engine = _engine(args)
     try:
-        await engine.open(acquire_lease=acquire_lease, read_router=read_router)
+        await engine.open(
+            acquire_lease=acquire_lease,
+            read_router=read_router,
+            tolerate_state_dir=tolerate_state_dir,
+        )
         return await act(engine)
     finally:
         await engine.stop()
@@ -137,13 +142,51 @@ def cmd_status(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ the actions
 
 
+NO_DRIVER_NOTE = "no driver: no console or guard watches gates and holds"
+NO_DRIVER_WARNING = """\
+WARNING: no console or guard is running. Nothing watches the gates or the hold
+now, and nothing rolls back automatically on a breach. Start a guard, e.g. in tmux:
+    tmux new-session -d -s boop-guard 'boop-console guard'
+or open the console: boop-console run"""
+
+
+def _journal_problems(engine: Engine) -> list[str]:
+    try:
+        return list(engine.journal.verify().problems)
+    except Exception as exc:  # verification is advice here; never a crash
+        return [f"could not verify: {exc}"]
+
+
 def cmd_shift(args: argparse.Namespace) -> int:
     async def act(engine: Engine) -> int:
-        return _report(
-            await engine.shift(
-                args.level, who=_who(engine), reason=args.reason, override=args.override
-            )
+        from console.engine.model import Role
+
+        problems = await asyncio.to_thread(_journal_problems, engine)
+        if problems:
+            print("WARNING: the journal fails verification:", file=sys.stderr)
+            for problem in problems[:5]:
+                print(f"  - {problem}", file=sys.stderr)
+            if not args.override:
+                print(
+                    "Refused: raising traffic on a damaged audit trail needs "
+                    "--override (see `boop-console journal verify`).",
+                    file=sys.stderr,
+                )
+                return EXIT_REFUSED
+        # This process took the lease, so no console or guard was running; it
+        # exits in a moment and then nothing watches.
+        unattended = engine.role is Role.DRIVER
+        result = await engine.shift(
+            args.level,
+            who=_who(engine),
+            reason=args.reason,
+            override=args.override,
+            note=NO_DRIVER_NOTE if unattended else None,
         )
+        code = _report(result)
+        if unattended and result.ok:
+            print(NO_DRIVER_WARNING, file=sys.stderr)
+        return code
 
     return asyncio.run(_with_engine(args, act))
 
@@ -177,9 +220,14 @@ def cmd_rollback(args: argparse.Namespace) -> int:
             took = f"{step.duration_s * 1000:.0f} ms" if step.duration_s else ""
             print(f"  {step.status:<8} {step.name} {took} {step.detail}".rstrip())
         print(result.message, file=sys.stdout if result.ok else sys.stderr)
+        if engine.state_problem:
+            # Reported after the router write: rollback waits on nothing.
+            print(f"warning: {engine.state_problem}", file=sys.stderr)
         return EXIT_OK if result.ok else EXIT_FAILED
 
-    return asyncio.run(_with_engine(args, act, read_router=False))
+    return asyncio.run(
+        _with_engine(args, act, read_router=False, tolerate_state_dir=True)
+    )
 
 
 # ---------------------------------------------------------------------- journal
@@ -190,7 +238,15 @@ def cmd_journal_show(args: argparse.Namespace) -> int:
     from console.locations import StatePaths
 
     journal = Journal(StatePaths(_config(args).state_path()).journal)
-    for e in journal.tail(args.tail):
+    bad = 0
+    for lineno, e, problem in journal.numbered_tail(args.tail):
+        if e is None:
+            bad += 1
+            if args.json:
+                print(json.dumps({"line": lineno, "unreadable": problem}))
+            else:
+                print(f"line {lineno}: unreadable ({problem})")
+            continue
         if args.json:
             print(json.dumps(e, sort_keys=True))
         else:
@@ -199,6 +255,13 @@ def cmd_journal_show(args: argparse.Namespace) -> int:
                 f"{e.get('seq'):>5} {stamp} {e.get('who')}  {e.get('action')}: "
                 f"{e.get('why')}"
             )
+    if bad:
+        print(
+            f"journal: {bad} unreadable line(s) shown above; "
+            "run `boop-console journal verify`",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -218,24 +281,51 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------ guard
 
 
+def confirm_only(host: str) -> Callable[[str], bool]:
+    """A production confirmation that says yes for ``host`` alone (case-insensitive):
+    the person names, in advance, the one production host a headless guard may call."""
+    named = host.strip().lower()
+
+    def confirm(asked: str) -> bool:
+        return asked.strip().lower() == named
+
+    return confirm
+
+
 def run_guard(
     config: Config,
     *,
     credential_store: Any | None = None,
     log_file: Path | None = None,
+    confirm_production_host: str | None = None,
 ) -> int:
     """Run the headless engine until SIGTERM or SIGINT (the demo's --headless too).
 
     Drives if it gets the lease, else observes and takes over when the driver
     leaves. Logs go to stderr and to ``log_file`` (default <state_dir>/console.log).
+    ``confirm_production_host`` opens the vendor stream of a production environment
+    whose host is exactly that name (nobody is there to be asked); any other
+    production host stays 'needs confirmation'.
     """
     import logging
     import signal
 
     from console.engine.runtime import build_engine
+    from console.errors import StateError
     from console.locations import StatePaths
 
-    log_file = log_file or StatePaths(config.state_path()).ensure().log_file
+    if log_file is None:
+        paths = StatePaths(config.state_path())
+        try:
+            log_file = paths.ensure().log_file
+        except OSError as exc:
+            raise StateError(
+                f"The state directory {paths.root} cannot be used: "
+                f"{exc.strerror or exc}.",
+                hint="Set state_dir in the config (or BOOP_CONSOLE_STATE_DIR) to a "
+                "directory this user can create and write.",
+            ) from exc
+    confirm = confirm_only(confirm_production_host) if confirm_production_host else None
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = logging.getLogger("console")
     root.setLevel(logging.INFO)
@@ -252,7 +342,9 @@ def run_guard(
     log = logging.getLogger("console.guard")
 
     async def run() -> int:
-        engine = build_engine(config, credential_store=credential_store)
+        engine = build_engine(
+            config, credential_store=credential_store, confirm_production=confirm
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -276,7 +368,11 @@ def run_guard(
 
 def cmd_guard(args: argparse.Namespace) -> int:
     log_file = Path(args.log_file) if args.log_file else None
-    return run_guard(_config(args), log_file=log_file)
+    return run_guard(
+        _config(args),
+        log_file=log_file,
+        confirm_production_host=args.confirm_production_host,
+    )
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -287,7 +383,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable snapshot")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("shift", help="move BOOP traffic to LEVEL percent")
+    p = sub.add_parser(
+        "shift",
+        help="move BOOP traffic to LEVEL percent",
+        epilog="Without a console or guard running, the shift is made, journaled "
+        "with 'no driver', and a warning says nothing watches the gates. If the "
+        "journal fails verification, the shift is refused (exit 3) unless "
+        "--override; rollback is never blocked.",
+    )
     p.add_argument("level", type=float, metavar="LEVEL")
     p.add_argument("--reason", required=True, help="recorded in the journal")
     p.add_argument(
@@ -316,7 +419,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     journal = sub.add_parser("journal", help="show or verify the cutover journal")
     jsub = journal.add_subparsers(dest="journal_command", metavar="ACTION")
-    p = jsub.add_parser("show", help="the last entries")
+    p = jsub.add_parser(
+        "show",
+        help="the last entries",
+        epilog="An unreadable line is shown as 'line N: unreadable (...)' and the "
+        "command exits 1.",
+    )
     p.add_argument("--tail", type=int, default=20, metavar="N")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_journal_show)
@@ -329,4 +437,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "over; stops cleanly on SIGTERM/SIGINT",
     )
     p.add_argument("--log-file", help="default: <state_dir>/console.log")
+    p.add_argument(
+        "--confirm-production-host",
+        metavar="HOST",
+        help="open the vendor stream of the production environment at exactly HOST "
+        "(named in advance, e.g. in the systemd unit: nobody is there to be asked); "
+        "without it, or for any other host, production streams stay unopened "
+        "('needs confirmation')",
+    )
     p.set_defaults(func=cmd_guard)

@@ -145,6 +145,33 @@ class Journal:
                 continue
         return out
 
+    def numbered_tail(self, n: int) -> list[tuple[int, dict[str, Any] | None, str]]:
+        """The last ``n`` lines as ``(line number, entry, "")``, or ``(line number,
+        None, why)`` for a line that is not a JSON object: nothing skipped silently.
+        Reads the whole file (for `journal show`, not for the engine's loop)."""
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise JournalError(
+                f"Could not read the journal {self.path}: {exc}."
+            ) from exc
+        lines = text.splitlines()
+        start = max(0, len(lines) - n) if n > 0 else len(lines)
+        out: list[tuple[int, dict[str, Any] | None, str]] = []
+        for lineno, line in enumerate(lines[start:], start=start + 1):
+            try:
+                doc = json.loads(line)
+            except json.JSONDecodeError as exc:
+                out.append((lineno, None, f"not JSON: {exc.msg}"))
+                continue
+            if not isinstance(doc, dict):
+                out.append((lineno, None, "not a JSON object"))
+                continue
+            out.append((lineno, doc, ""))
+        return out
+
     def entries(self) -> list[dict[str, Any]]:
         """Every parseable entry, oldest first."""
         try:

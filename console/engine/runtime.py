@@ -89,6 +89,25 @@ def credential_check(
     return Measurement(True, f"{found.api_key} from {found.source}")
 
 
+def _refusal_as_stream_error(
+    guard: Callable[[str, str, str], None],
+) -> Callable[[str, str, str], None]:
+    """The credential guard, its refusals (a config matter: wrong credentials for
+    the environment, production not confirmed) turned into StreamRejected, so the
+    stream gives up with one clear log line and shows it as its error instead of
+    logging a traceback as an unexpected failure."""
+    from console.boop.errors import StreamRejected
+    from console.errors import CredentialError
+
+    def checked(url: str, vendor_id: str, api_key: str) -> None:
+        try:
+            guard(url, vendor_id, api_key)
+        except CredentialError as exc:
+            raise StreamRejected(exc.message, hint=exc.hint) from exc
+
+    return checked
+
+
 def _day(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
 
@@ -233,7 +252,7 @@ class RuntimeMonitors:
             vendor_id,
             api_key,
             dialect=env.dialect,
-            guard=make_guard(env, safety, confirmation),
+            guard=_refusal_as_stream_error(make_guard(env, safety, confirmation)),
             name=name,
         )
         stream.start()

@@ -18,7 +18,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from console.commands.creds import ask_yes, load_cli_config, make_store, who_am_i
+from console.commands.creds import (
+    ask_yes,
+    load_cli_config,
+    make_store,
+    who_am_i,
+    with_yes_hint,
+)
 
 if TYPE_CHECKING:
     from console.config import Config
@@ -181,7 +187,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(_verify(config, checklist, args.yes))
     except VerificationRefused as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"refused: {with_yes_hint(str(exc))}", file=sys.stderr)
         return EXIT_REFUSED
     print(
         f"health check of {result.host}: {'PASS' if result.health_ok else 'FAIL'}"

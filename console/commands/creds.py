@@ -243,13 +243,33 @@ def cmd_check(args: argparse.Namespace) -> int:
             _check_live(config, args.env, vendor_id, api_key, args.yes)
         ):
             print(line)
-    except (EnvironmentMismatch, ProductionNotConfirmed) as exc:
+    except EnvironmentMismatch as exc:
         print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except ProductionNotConfirmed as exc:
+        print(f"refused: {with_yes_hint(str(exc))}", file=sys.stderr)
         return EXIT_REFUSED
     return EXIT_OK
 
 
+YES_HINT = "Answer y when asked, or pass --yes to confirm it on the command line."
+
+
+def with_yes_hint(message: str) -> str:
+    """A refusal for want of a confirmation, saying how to give one (--yes)."""
+    return message if "--yes" in message else f"{message} {YES_HINT}"
+
+
 ACCESS_REQUEST_TO = "production@boop.network"
+
+
+def dev_host(config: Config) -> str:
+    """The host development testing ran against: the environment named 'dev', else
+    the first one not flagged production."""
+    dev = config.environments.get("dev")
+    if dev is None or dev.production:
+        dev = next((e for e in config.environments.values() if not e.production), None)
+    return dev.host if dev is not None else "<development host>"
 
 
 def draft_access_request(config: Config) -> str:
@@ -266,7 +286,7 @@ def draft_access_request(config: Config) -> str:
             f"We request production credentials for {company}.",
             "",
             f"Company information and use case: {ar.use_case or '<use case>'}",
-            "Development testing: completed against dev.app.boop.it (BOOP's "
+            f"Development testing: completed against {dev_host(config)} (BOOP's "
             "testing checklist).",
             f"Expected go-live date: {ar.go_live or '<date>'}",
             f"Technical contact: {ar.technical_contact or '<name, e-mail, phone>'}",

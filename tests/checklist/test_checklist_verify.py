@@ -248,7 +248,12 @@ def test_cli_verify_creates_and_cancels_the_smallest_context(
     assert paths[2].startswith("POST /api/v1/auth/ctx_") and paths[2].endswith(
         "/cancel"
     )
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "refused: Production verification against 127.0.0.1 not confirmed. "
+        "Answer y when asked, or pass --yes to confirm it on the command line.\n"
+    )
+    out = captured.out
     assert "health check of 127.0.0.1: PASS - ok, version a1b2c3d" in out
     assert "authentication test: PASS - context ctx_" in out
     journal = Journal(tmp_path / "state" / "journal.jsonl")

@@ -66,7 +66,10 @@ def test_check_refuses_wrong_key_and_unconfirmed_production(
         assert len(boop.requests) == 2
     err = capsys.readouterr().err
     assert "refused: Refused before sending: vendor id ven_live_…osks is a live" in err
-    assert "refused: Call to production host 127.0.0.1 not confirmed" in err
+    assert (
+        "refused: Call to production host 127.0.0.1 not confirmed; nothing was sent. "
+        "Answer y when asked, or pass --yes to confirm it on the command line.\n"
+    ) in err
     assert LIVE_KEY not in err
 
 
@@ -102,6 +105,30 @@ def test_request_access_drafts_the_guide_email(
         "Subject: Production Access Request - Acme Kiosks\n"
     )
     assert "Company information and use case: stadium kiosks\n" in text
-    assert "Development testing: completed against dev.app.boop.it" in text
+    # The configured dev environment's host, not BOOP's default dev host.
+    assert (
+        "Development testing: completed against 127.0.0.1 (BOOP's testing checklist).\n"
+    ) in text
+    assert "dev.app.boop.it" not in text
     assert "Expected go-live date: 2027-03-01\n" in text
     assert "Technical contact: Ana Ops <ana@acme.test>\n" in text
+
+
+def test_request_access_names_the_first_non_production_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\n'
+        "[environments.sandbox]\n"
+        'base_url = "http://127.0.0.5:9"\n'
+        'ws_url = "ws://127.0.0.5:9/ws/vendor"\n'
+        "[environments.prod]\n"
+        'base_url = "http://127.0.0.1:9"\n'
+        'ws_url = "ws://127.0.0.1:9/ws/vendor"\n'
+        "production = true\n",
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "request-access"]) == 0
+    text = capsys.readouterr().out
+    assert "Development testing: completed against 127.0.0.5 (BOOP's" in text

@@ -1,9 +1,18 @@
 """Set, replace or delete an environment's credentials. Keys are typed into
 password inputs and never shown; the dialog returns them to the app, which hands
-them to the credential store in a worker and drops them."""
+them to the credential store in a worker and drops them.
+
+Password managers auto-type "Tab vendor Tab key" in one burst. Textual routes each
+key to the widget focused when the app reads it, while a plain Tab binding moves
+focus only later, as the key bubbles up: the burst's characters then land in the
+wrong field. Here Tab is a priority binding, so focus moves before the next key is
+routed; and the vendor field is masked as well, so that a key typed into it by
+mistake is never shown in clear (and is refused on save).
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -15,6 +24,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from console.ui.screens.reason import CSS_PATH
+
+LOOKS_LIKE_KEY = re.compile(r"^(sk|pk|rk)_", re.IGNORECASE)
+"""BOOP-style API key prefixes: such a value in the vendor field is a mistake."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +44,18 @@ class CredentialsScreen(ModalScreen[CredentialChange | None]):
     """Asks for env, vendor id and API key (password input)."""
 
     CSS_PATH = CSS_PATH
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        # Priority: focus moves before the next key of an auto-type burst is routed.
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding(
+            "shift+tab",
+            "app.focus_previous",
+            "Previous field",
+            show=False,
+            priority=True,
+        ),
+    ]
 
     def __init__(self, envs: Sequence[str]) -> None:
         super().__init__()
@@ -47,7 +70,12 @@ class CredentialsScreen(ModalScreen[CredentialChange | None]):
                 allow_blank=False,
                 id="env",
             )
-            yield Input(placeholder="vendor id", id="vendor", compact=True)
+            yield Input(
+                placeholder="vendor id (hidden)",
+                password=True,
+                id="vendor",
+                compact=True,
+            )
             yield Input(
                 placeholder="API key (hidden)", password=True, id="key", compact=True
             )
@@ -65,6 +93,14 @@ class CredentialsScreen(ModalScreen[CredentialChange | None]):
         key = self.query_one("#key", Input).value.strip()
         if not vendor or not key:
             self.query_one("#problem", Label).update("Both vendor id and key needed.")
+            return
+        if LOOKS_LIKE_KEY.match(vendor):
+            # Cleared so that it cannot be revealed or saved as a vendor id.
+            self.query_one("#vendor", Input).value = ""
+            self.query_one("#problem", Label).update(
+                "The vendor id field held an API key (sk_…); it was cleared. "
+                "Type the vendor id there and the key in the key field."
+            )
             return
         self.dismiss(CredentialChange(self._env(), vendor_id=vendor, api_key=key))
 

@@ -14,8 +14,8 @@ ROLLBACK_LABEL = "^R"
 
 HELP_ROWS: tuple[tuple[str, str], ...] = (
     ("Ctrl+R", "ROLL BACK now: traffic to 0%, from every screen and dialog"),
-    ("← / →", "choose the previous / next planned traffic level"),
-    ("Enter", "apply the chosen level (shows from, to and gates; asks first)"),
+    ("← / →", "choose a planned level (the choice starts at the current one)"),
+    ("Enter", "apply the choice, or raise one step from the current (asks)"),
     ("h", "hold: stop the hold clock (asks for a reason)"),
     ("u", "resume the hold clock (asks for a reason)"),
     ("x", "extend the hold by 10 minutes (asks for a reason)"),

@@ -145,9 +145,10 @@ async def test_arrows_choose_the_planned_level() -> None:
     app = make_app(engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        # The choice starts at the current 5%: two steps right is 25%.
         await pilot.press("right", "right", "enter")
         await settle(pilot)
-        assert engine.calls == [("preview_shift", {"to_pct": 50.0})]
+        assert engine.calls == [("preview_shift", {"to_pct": 25.0})]
         await pilot.press("escape")
         await pilot.press("left", "left", "left", "left", "enter")
         await settle(pilot)

@@ -60,7 +60,8 @@ class TrafficSlider(Widget, can_focus=True):
             self.to_pct = to_pct
 
     chosen: reactive[int] = reactive(0)
-    """Index into the levels (0 means 0%, i means levels[i - 1])."""
+    """Index into the choices (0 means 0%, i means levels[i - 1]); starts at the
+    current level."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -89,24 +90,37 @@ class TrafficSlider(Widget, can_focus=True):
             self.refresh()
 
     def _default_choice(self) -> int:
+        """The current level: the selection starts where traffic is."""
         if self._snap is None:
             return 0
-        return min(self._snap.stage + 2, len(self._snap.levels))
+        return max(0, min(self._snap.stage + 1, len(self._snap.levels)))
+
+    def target_index(self) -> int:
+        """What Enter asks for: the chosen level, or the next planned level while
+        the choice is still the current one (so a plain Enter raises one step)."""
+        if self._snap is None or self.chosen != self._default_choice():
+            return self.chosen
+        return min(self.chosen + 1, len(self.choices) - 1)
+
+    def target_pct(self) -> int:
+        """The level Enter asks for, in percent."""
+        return self.choices[self.target_index()]
 
     def action_move(self, step: int) -> None:
-        """Walk to the previous or next planned level."""
+        """Walk to the previous or next planned level (→ from the current level
+        selects the next one)."""
         self.chosen = max(0, min(len(self.choices) - 1, self.chosen + step))
 
     def action_apply(self) -> None:
-        """Ask for the chosen level; the app confirms before anything moves."""
+        """Ask for the target level; the app confirms before anything moves."""
         if self._snap is not None:
-            self.post_message(self.ShiftRequested(float(self.choices[self.chosen])))
+            self.post_message(self.ShiftRequested(float(self.target_pct())))
 
     def render(self) -> Content:
         snap = self._snap
         if snap is None:
             return Content("traffic: waiting for the engine…")
-        to = self.choices[self.chosen]
+        to = self.target_pct()
         now_pct = snap.traffic_pct
         head = Content.assemble(
             ("traffic ", "bold"),

@@ -20,31 +20,76 @@ _VERDICT_STYLE = {
 }
 
 
-def status_content(
-    snap: Snapshot | None, now: float, *, coarse: bool = False
-) -> tuple[Content, Content]:
-    """The two lines of the status bar as styled content."""
-    if snap is None:
-        return Content("waiting for the engine's first snapshot…"), Content.styled(
-            f" {ROLLBACK_LABEL} ROLL BACK ", "bold reverse $error"
-        )
-    env = snap.env.upper() + (" (production)" if snap.production else "")
+_SHORT_VERDICT = {Overall.INSUFFICIENT: "NO DATA"}
+"""Shorter verdict words for narrow terminals (the gate table says NO DATA too)."""
+
+
+def _line1(snap: Snapshot, now: float, *, coarse: bool, short: int) -> Content:
+    """The first status line; ``short`` 0..3 shortens more and more of it, never
+    the role."""
+    env = snap.env.upper()
+    if snap.production:
+        env += " (production)" if short < 3 else " (prod)"
     hold = fmt.hold_left(snap, now)
     left = fmt.duration(hold, coarse=coarse)
     hold_txt = f"hold {left}" if hold is not None else snap.phase.value
     if snap.phase is Phase.PAUSED:
-        hold_txt = f"PAUSED, {left} left"
-    line1 = Content.assemble(
+        hold_txt = f"PAUSED, {left} left" if short < 1 else f"PAUSED {left}"
+    stage = fmt.stage_text(snap)
+    if short >= 1:
+        stage = stage.removeprefix("stage ")
+    verdict = snap.overall.value
+    if short >= 2:
+        verdict = _SHORT_VERDICT.get(snap.overall, verdict)
+    return Content.assemble(
         (env, "bold"),
         f" {fmt.pct(snap.traffic_pct)} ",
-        (fmt.stage_text(snap), "dim"),
+        (stage, "dim"),
         " │ ",
         hold_txt,
         " │ ",
-        (f" {snap.overall.value} ", _VERDICT_STYLE[snap.overall]),
+        (f" {verdict} ", _VERDICT_STYLE[snap.overall]),
         " │ ",
         (snap.role.value, "bold" if snap.role.value == "driver" else "italic"),
     )
+
+
+def fit_line1(
+    snap: Snapshot, now: float, *, coarse: bool, width: int | None
+) -> Content:
+    """The first line within ``width`` cells: other parts shorten first, and if
+    that is not enough the middle is cut, so that the role always stays visible."""
+    line = _line1(snap, now, coarse=coarse, short=0)
+    if width is None:
+        return line
+    for short in range(1, 4):
+        if line.cell_length <= width:
+            return line
+        line = _line1(snap, now, coarse=coarse, short=short)
+    if line.cell_length <= width:
+        return line
+    role = Content.assemble(
+        " │ ",
+        (snap.role.value, "bold" if snap.role.value == "driver" else "italic"),
+    )
+    head = line[: max(0, width - role.cell_length - 1)]
+    return Content.assemble(head, "…", role)
+
+
+def status_content(
+    snap: Snapshot | None,
+    now: float,
+    *,
+    coarse: bool = False,
+    width: int | None = None,
+) -> tuple[Content, Content]:
+    """The two lines of the status bar as styled content; ``width`` (cells) makes
+    the first line fit, keeping the role visible."""
+    if snap is None:
+        return Content("waiting for the engine's first snapshot…"), Content.styled(
+            f" {ROLLBACK_LABEL} ROLL BACK ", "bold reverse $error"
+        )
+    line1 = fit_line1(snap, now, coarse=coarse, width=width)
     if snap.warnings:
         tail: tuple[str, str] = ("⚠ " + snap.warnings[0], "bold $error")
     elif snap.router.drift:
@@ -90,6 +135,8 @@ class StatusLine(Vertical):
 
     def show(self, snap: Snapshot | None, now: float, *, coarse: bool = False) -> None:
         """Re-render from a snapshot (each line redrawn only when it changed)."""
-        line1, line2 = status_content(snap, now, coarse=coarse)
+        # Before the first layout the width is 0: render in full, fit next tick.
+        width = self.size.width or None
+        line1, line2 = status_content(snap, now, coarse=coarse, width=width)
         self.query_one("#status-1", QuietStatic).set_content(line1)
         self.query_one("#status-2", QuietStatic).set_content(line2)

@@ -9,18 +9,38 @@ from console.ui import format as fmt
 from console.ui.widgets.quiet_static import QuietStatic
 
 
-def credential_line(c: CredentialSummary, now: float) -> Content:
-    """'prod v_…12ab sk_live_…9f3a keyring 3d00h' (masked by the engine)."""
+def credential_line(
+    c: CredentialSummary, now: float, *, width: int | None = None
+) -> Content:
+    """'prod v_…12ab sk_live_…9f3a keyring 3d00h' (masked by the engine).
+
+    Within ``width`` cells the source label stays whole: the vendor id and then a
+    missing stored age are left out first (the key mask and source matter most).
+    """
     if c.problem:
         return Content.assemble((f"{c.env:<5}", "bold"), (f" ✗ {c.problem}", "$error"))
-    stored = fmt.MISSING
+    stored = None
     if c.stored_at is not None:
         stored = fmt.duration(now - c.stored_at, coarse=True)
-    return Content.assemble(
-        (f"{c.env:<5}", "bold"),
-        f" {c.vendor_id_masked or fmt.MISSING} {c.api_key_masked or fmt.MISSING}",
-        (f" {c.source} {stored}", "dim"),
+    source = c.source or "unknown source"
+    key = c.api_key_masked or fmt.MISSING
+    vendor = c.vendor_id_masked or fmt.MISSING
+    variants = (
+        (vendor, stored or fmt.MISSING),
+        (None, stored or fmt.MISSING),
+        (None, stored),
     )
+    line = Content()
+    for shown_vendor, shown_age in variants:
+        line = Content.assemble(
+            (f"{c.env:<5}", "bold"),
+            f" {shown_vendor}" if shown_vendor else "",
+            f" {key}",
+            (f" {source}" + (f" {shown_age}" if shown_age else ""), "dim"),
+        )
+        if width is None or line.cell_length <= width:
+            break
+    return line
 
 
 class Summaries(QuietStatic):
@@ -45,5 +65,6 @@ class Summaries(QuietStatic):
                 (f"{cl.done}/{cl.total}{extra}", style),
                 (f"  next: {cl.next_items[0]}" if cl.next_items else "", "dim"),
             )
-        creds = [credential_line(c, now) for c in snap.credentials]
+        width = self.size.width or None
+        creds = [credential_line(c, now, width=width) for c in snap.credentials]
         self.set_content(Content("\n").join([head, *creds]))

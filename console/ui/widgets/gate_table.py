@@ -16,13 +16,25 @@ _MARK = {
 }
 
 
+def streak_text(consecutive: int, needed: int) -> str:
+    """'[1/2]' on the way to a rollback; '[2/2+]' once the limit is reached and
+    the gate keeps breaching (a count past the limit, '26/2', read as nonsense)."""
+    if consecutive > needed:
+        return f"[{needed}/{needed}+]"
+    return f"[{consecutive}/{needed}]"
+
+
 def gate_line(g: GateResult) -> Content:
-    """'✓ PASS  auth_success  auth_success_pct 99.80 % > 99.5 over 60 s (...)'."""
+    """'✓ PASS  auth_success  auth_success_pct 99.80 % > 99.5 over 60 s (...)'.
+
+    The why is the engine's own text, word for word (as in journal and
+    notifications); only the streak column after it is the table's.
+    """
     style = fmt.verdict_style(g.verdict)
     label = "NO DATA" if g.verdict is Verdict.INSUFFICIENT else g.verdict.value
     streak = ""
     if g.verdict in (Verdict.WARN, Verdict.BREACH):
-        streak = f" [{g.consecutive_breaches}/{g.breaches_needed}]"
+        streak = " " + streak_text(g.consecutive_breaches, g.breaches_needed)
     return Content.assemble(
         (f"{_MARK[g.verdict]} {label:<7}", style),
         (f" {g.name:<15}", "bold"),

@@ -13,7 +13,7 @@ from console.engine.model import Phase, Snapshot
 from console.ui.widgets.gate_table import GateTable
 from console.ui.widgets.health_strip import HealthStrip
 from console.ui.widgets.journal_tail import JournalTail
-from console.ui.widgets.metric_chart import MetricChart
+from console.ui.widgets.metric_chart import STALE_AFTER_S, MetricChart
 from console.ui.widgets.rollback_panel import RollbackPanel
 from console.ui.widgets.spark_panel import SparkPanel
 from console.ui.widgets.status_line import StatusLine
@@ -46,11 +46,18 @@ class MainScreen(Screen[None]):
     """Status line, traffic, charts (or sparklines), health, gates, journal."""
 
     def __init__(
-        self, *, low_bandwidth: bool, chart_interval_s: float = CHART_INTERVAL_S
+        self,
+        *,
+        low_bandwidth: bool,
+        chart_interval_s: float = CHART_INTERVAL_S,
+        stale_after_s: float = STALE_AFTER_S,
     ) -> None:
         super().__init__()
         self.low_bandwidth = low_bandwidth
         self.chart_interval_s = chart_interval_s
+        self.stale_after_s = stale_after_s
+        """Chart titles show '–' for a latest point older than this (the gates'
+        data age limit)."""
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -103,10 +110,17 @@ class MainScreen(Screen[None]):
         self.query_one(GateTable).show(snap)
         self.query_one(JournalTail).show(snap)
         targets = {g.metric: g.threshold for g in snap.gates}
+        no_data = {g.metric for g in snap.gates if g.value is None}
         if self.low_bandwidth:
             self.query_one(SparkPanel).show(snap.series, targets)
             return
         for chart in self.query(MetricChart):
             # A hidden chart is not rebuilt: it catches up on the next snapshot.
             if chart.display:
-                chart.show(snap.series.get(chart.metric, ()), targets.get(chart.metric))
+                chart.show(
+                    snap.series.get(chart.metric, ()),
+                    targets.get(chart.metric),
+                    now=now,
+                    max_age_s=self.stale_after_s,
+                    no_data=chart.metric in no_data,
+                )

@@ -18,6 +18,28 @@ from textual_plotext import PlotextPlot
 
 Points = Sequence[tuple[float, float]]
 
+STALE_AFTER_S = 10.0
+"""Default age beyond which the latest point is not shown as current (the gates'
+``metrics.stale_after_s`` default: older data is INSUFFICIENT DATA there too)."""
+
+MISSING = "–"
+
+
+def latest_text(
+    points: Points, now: float | None, max_age_s: float = STALE_AFTER_S
+) -> str:
+    """The title's value: the latest point, or '–' when it is a gap (NaN), older
+    than ``max_age_s`` at ``now``, or there is none, so that a chart never shows a
+    value the gates no longer trust."""
+    if not points:
+        return MISSING
+    t, v = points[-1]
+    if not math.isfinite(v) or not math.isfinite(t):
+        return MISSING
+    if now is not None and now - t > max_age_s:
+        return MISSING
+    return f"{v:.4g}"
+
 
 def segments(points: Points) -> list[tuple[list[float], list[float]]]:
     """Split (t, v) points at NaN/inf values into runs of finite points."""
@@ -66,17 +88,32 @@ class MetricChart(PlotextPlot):
         self.draws = 0
         """How many times the plot was rebuilt (tests and the bench read it)."""
         self._signature: object = None
-        self._pending: tuple[Points, float | None] | None = None
+        self.title_text = ""
+        """The title last drawn (tests read it)."""
+        self._pending: tuple[Points, float | None, str] | None = None
         self._last_draw = -math.inf
         self._timer: Timer | None = None
 
-    def show(self, points: Points, target: float | None) -> None:
-        """Offer new data; it is drawn now, later (rate limit) or not at all (same)."""
-        signature = (tuple(points[-400:]), target)
+    def show(
+        self,
+        points: Points,
+        target: float | None,
+        *,
+        now: float | None = None,
+        max_age_s: float = STALE_AFTER_S,
+        no_data: bool = False,
+    ) -> None:
+        """Offer new data; it is drawn now, later (rate limit) or not at all (same).
+
+        The title's value is '–' when the latest point is a gap or older than
+        ``max_age_s`` at ``now``, or when ``no_data`` (the metric's gate has none).
+        """
+        latest = MISSING if no_data else latest_text(points, now, max_age_s)
+        signature = (tuple(points[-400:]), target, latest)
         if signature == self._signature:
             return
         self._signature = signature
-        self._pending = (points, target)
+        self._pending = (points, target, latest)
         wait = self._last_draw + self.min_interval_s - time.monotonic()
         if wait <= 0:
             self._flush()
@@ -87,11 +124,11 @@ class MetricChart(PlotextPlot):
         self._timer = None
         if self._pending is None:
             return
-        points, target = self._pending
+        points, target, latest = self._pending
         self._pending = None
         self._last_draw = time.monotonic()
         self.draws += 1
-        self._draw(points, target)
+        self._draw(points, target, latest)
         self.refresh()
 
     def _colour(self, variable: str) -> tuple[int, int, int]:
@@ -101,18 +138,19 @@ class MetricChart(PlotextPlot):
         except Exception:  # ansi theme names: fall back to plain
             return (200, 200, 200)
 
-    def _draw(self, points: Points, target: float | None) -> None:
+    def _draw(self, points: Points, target: float | None, latest: str) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         runs = segments(points)
         values = [v for _, ys in runs for v in ys]
         if not values:
-            plt.title(f"{self.title}: no data")
+            self.title_text = f"{self.title}: no data"
+            plt.title(self.title_text)
             return
         x_end = max(xs[-1] for xs, _ in runs)
-        last = runs[-1][1][-1]
-        plt.title(f"{self.title} {last:.4g}")
+        self.title_text = f"{self.title} {latest}"
+        plt.title(self.title_text)
         colour = self._colour("primary")
         for xs, ys in runs:
             rel = [x - x_end for x in xs]

@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from console.errors import ConsoleError
 
 if TYPE_CHECKING:
     from console.engine.model import EngineAPI
+    from console.ui.production import ProductionAsker
     from console.ui.protocols import CredentialEditor, FaultMenu
 
 log = logging.getLogger("console.commands.run")
@@ -79,6 +81,8 @@ def run_app(
     credentials: CredentialEditor | None = None,
     who: str | None = None,
     log_file: Path | None = None,
+    stale_after_s: float | None = None,
+    production_asker: ProductionAsker | None = None,
 ) -> int:
     """Run the console app on ``engine`` until the person quits; return the exit code.
 
@@ -86,10 +90,14 @@ def run_app(
     one) before the first frame, ``close()`` or ``aclose()`` after the last, also on
     a crash or SIGHUP/SIGTERM (exit code 129/143), so that no task keeps the
     process alive and the terminal is restored.
-    ``theme`` None picks one for $TERM (16 colours on TERM=linux or screen).
+    ``theme`` None picks one for $TERM (16 colours on TERM=linux or screen); an
+    unknown one is said on stderr before the UI starts, and the default is used.
+    ``stale_after_s``: chart titles show '–' for older data (the gates' limit).
+    ``production_asker`` (the engine's ``confirm_production``) asks in this app.
     """
     from console.ui.app import ConsoleApp
     from console.ui.themes import theme_for_terminal
+    from console.ui.widgets.metric_chart import STALE_AFTER_S
 
     route_logging(log_file)
     app = ConsoleApp(
@@ -99,7 +107,11 @@ def run_app(
         faults=faults,
         credentials=credentials,
         who=who or who_am_i(),
+        stale_after_s=STALE_AFTER_S if stale_after_s is None else stale_after_s,
     )
+    if app.theme_problem:
+        # Said before the UI owns the terminal (the log alone went unnoticed).
+        print(f"boop-console: {app.theme_problem}", file=sys.stderr)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -107,10 +119,14 @@ def run_app(
             # A dropped ssh session (SIGHUP) or a kill exits like a quit: the
             # terminal is restored and the engine closed, lease released.
             loop.add_signal_handler(sig, app.exit, None, 128 + sig)
+        if production_asker is not None:
+            production_asker.attach(app, loop)
         await _maybe_call(engine, "start")
         try:
             await app.run_async()
         finally:
+            if production_asker is not None:
+                production_asker.close()  # a pending question becomes a no
             await _maybe_call(engine, "aclose", "close")
 
     asyncio.run(main())
@@ -121,6 +137,7 @@ def _run(args: argparse.Namespace) -> int:
     from console.config import load_config
     from console.credentials.store import CredentialStore
     from console.locations import StatePaths, default_config_path
+    from console.ui.production import ProductionAsker
 
     path = Path(args.config).expanduser() if args.config else default_config_path()
     config = load_config(path)  # says how to create one (`boop-console init`)
@@ -135,7 +152,11 @@ def _run(args: argparse.Namespace) -> int:
     build_engine: Callable[..., EngineAPI] = runtime.build_engine
     who = who_am_i()
     store = CredentialStore(config.credentials)
-    engine = build_engine(config, who=who, credential_store=store)
+    # The production vendor stream opens only after a yes in a dialog naming the host.
+    asker = ProductionAsker()
+    engine = build_engine(
+        config, who=who, credential_store=store, confirm_production=asker
+    )
     return run_app(
         engine,
         theme=args.theme,
@@ -143,6 +164,8 @@ def _run(args: argparse.Namespace) -> int:
         credentials=store,
         who=who,
         log_file=StatePaths(config.state_path()).log_file,
+        stale_after_s=config.metrics.stale_after_s,
+        production_asker=asker,
     )
 
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import ClassVar
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from console.engine.model import ActionResult, EngineAPI, Phase, Role, Snapshot
@@ -32,6 +33,7 @@ from console.ui.screens.main import CHART_INTERVAL_S, MAIN_CSS, MainScreen
 from console.ui.screens.reason import ReasonScreen
 from console.ui.screens.simple import CLEAR_FAULTS, FaultScreen, HelpScreen, QuitScreen
 from console.ui.themes import DEFAULT_THEME, load_themes
+from console.ui.widgets.metric_chart import STALE_AFTER_S
 from console.ui.widgets.traffic_slider import TrafficSlider
 
 log = logging.getLogger("console.ui")
@@ -83,6 +85,7 @@ class ConsoleApp(App[int]):
         who: str,
         clock: Callable[[], float] = time.time,
         chart_interval_s: float = CHART_INTERVAL_S,
+        stale_after_s: float = STALE_AFTER_S,
     ) -> None:
         super().__init__()
         self.engine = engine
@@ -92,13 +95,26 @@ class ConsoleApp(App[int]):
         self.clock = clock
         self.low_bandwidth = low_bandwidth
         self.chart_interval_s = chart_interval_s
+        self.stale_after_s = stale_after_s
         self.snapshot: Snapshot | None = None
+        self.started = threading.Event()
+        """Set once the first snapshot is on screen (dialogs may be asked from
+        other threads from then on)."""
         self.history: list[str] = []
         """Facts in the order handled ('snapshot', 'rollback: ok'...), for tests."""
-        for t in load_themes().values():
+        themes = load_themes()
+        for t in themes.values():
             self.register_theme(t)
+        self.theme_problem: str | None = None
+        """Said on stderr by the command before the UI starts (None: theme found)."""
         if theme not in self.available_themes:
-            log.warning("unknown theme %r, using %s", theme, DEFAULT_THEME)
+            ours = sorted(themes)
+            others = sorted(set(self.available_themes) - set(ours))
+            names = ", ".join([*ours, *others])
+            self.theme_problem = (
+                f"unknown theme {theme!r}; using {DEFAULT_THEME}; themes: {names}"
+            )
+            log.warning("%s", self.theme_problem)
             theme = DEFAULT_THEME
         self.theme = theme
 
@@ -111,7 +127,9 @@ class ConsoleApp(App[int]):
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(
-            low_bandwidth=self.low_bandwidth, chart_interval_s=self.chart_interval_s
+            low_bandwidth=self.low_bandwidth,
+            chart_interval_s=self.chart_interval_s,
+            stale_after_s=self.stale_after_s,
         )
 
     def on_mount(self) -> None:
@@ -122,6 +140,7 @@ class ConsoleApp(App[int]):
         self._render(self.engine.snapshot())
         self._follow_engine()
         self.set_interval(1.0, self._tick)
+        self.started.set()
 
     # Snapshots -----------------------------------------------------------------
 
@@ -376,6 +395,17 @@ class ConsoleApp(App[int]):
         """Show every key."""
         if self._at_main():
             self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's palette entries minus its own Quit: ours (which asks the
+        driver first) is the one Quit in the palette."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":
+                yield command
+
+    async def action_quit(self) -> None:
+        """Textual's quit (its Ctrl+Q, any stray caller) asks like ours does."""
+        self.action_quit_console()
 
     def action_quit_console(self) -> None:
         """Quit; the driver is asked first."""

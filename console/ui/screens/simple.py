@@ -90,3 +90,37 @@ class FaultScreen(ModalScreen[str | None]):
     def action_close(self) -> None:
         """Close without injecting."""
         self.dismiss(None)
+
+
+class ConfirmProductionScreen(ModalScreen[bool]):
+    """Asked before the first call to a production host (the vendor stream)."""
+
+    CSS_PATH = CSS_PATH
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,n", "answer(False)", "No"),
+        Binding("y", "answer(True)", "Yes"),
+    ]
+
+    def __init__(self, host: str) -> None:
+        super().__init__()
+        self.host = host
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Connect to production host {self.host}?", classes="title")
+            yield Label(
+                f"The console wants to open the vendor stream to {self.host}, a "
+                "production BOOP host, with the stored production credentials. "
+                "No traffic moves; without a yes the stream stays closed.",
+                classes="hint",
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("No (n)", id="no", compact=True)
+                yield Button("Connect (y)", id="yes", variant="warning", compact=True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        """y connects, n or Escape does not."""
+        self.dismiss(yes)

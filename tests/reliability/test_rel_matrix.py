@@ -66,12 +66,14 @@ CONTEXT_TIMEOUT_S = 2.0
 """Scheduling slack on top of a part's own deadline (2 cores, a busy simulator)."""
 
 # /health under each fault: None = healthy, else a piece of the probe's error.
+# /health speaks for the gateway only: the API's errors, rate limits and latency
+# behind it are the gates' business (sim: d5a6d5b).
 HEALTH_ERROR: dict[FaultKind, str | None] = {
-    FaultKind.ERROR_RATE: "500",
-    FaultKind.LATENCY: f"no answer within {PROBE_DEADLINE_S:g} s",
+    FaultKind.ERROR_RATE: None,
+    FaultKind.LATENCY: None,
     FaultKind.OUTAGE: "503",
     FaultKind.WS_DROP: None,
-    FaultKind.RATE_LIMIT_STORM: "429",
+    FaultKind.RATE_LIMIT_STORM: None,
     FaultKind.HTML_502: "502",
     FaultKind.HANG: f"no answer within {PROBE_DEADLINE_S:g} s",
     FaultKind.TRICKLE: f"no answer within {PROBE_DEADLINE_S:g} s",
@@ -83,11 +85,11 @@ HEALTH_ERROR: dict[FaultKind, str | None] = {
 # A scrape of a URL behind the faulty upstream (prod's /health, which is JSON, not
 # the exposition format): always a MetricsError, and this one.
 SCRAPE_ERROR: dict[FaultKind, str] = {
-    FaultKind.ERROR_RATE: "answered HTTP 500",
-    FaultKind.LATENCY: f"did not answer within {SCRAPE_TIMEOUT_S:g} s",
+    FaultKind.ERROR_RATE: "not Prometheus text format",
+    FaultKind.LATENCY: "not Prometheus text format",
     FaultKind.OUTAGE: "answered HTTP 503",
     FaultKind.WS_DROP: "not Prometheus text format",
-    FaultKind.RATE_LIMIT_STORM: "answered HTTP 429",
+    FaultKind.RATE_LIMIT_STORM: "not Prometheus text format",
     FaultKind.HTML_502: "answered HTTP 502",
     FaultKind.HANG: f"did not answer within {SCRAPE_TIMEOUT_S:g} s",
     FaultKind.TRICKLE: f"did not answer within {SCRAPE_TIMEOUT_S:g} s",
@@ -300,15 +302,16 @@ async def test_vendor_stream(sim: Simulator, fault: Inject, kind: FaultKind) -> 
 
 
 # The gates that may roll back by themselves under each fault (any of them may fire
-# first). Every fault is noticed: /health failing breaches uptime, failed or stuck
-# contexts the auth gates, dropped sockets the stability gate.
+# first): /health failing breaches uptime, failed or stuck contexts the auth gates,
+# dropped sockets the stability gate. None: no breach (1 s more latency keeps p95
+# under 2 s); a person's rollback is then the one that lands.
 AUTH = {"auth_success", "auth_errors"}
-AUTO_ROLLBACK: dict[FaultKind, set[str]] = {
-    FaultKind.ERROR_RATE: {*AUTH, "uptime"},
-    FaultKind.LATENCY: {"uptime"},
+AUTO_ROLLBACK: dict[FaultKind, set[str] | None] = {
+    FaultKind.ERROR_RATE: AUTH,
+    FaultKind.LATENCY: None,
     FaultKind.OUTAGE: {*AUTH, "uptime", "ws_stability"},
     FaultKind.WS_DROP: {*AUTH, "ws_stability"},
-    FaultKind.RATE_LIMIT_STORM: {*AUTH, "uptime"},
+    FaultKind.RATE_LIMIT_STORM: AUTH,
     FaultKind.HTML_502: {"uptime"},
     FaultKind.HANG: {*AUTH, "uptime"},
     FaultKind.TRICKLE: {"uptime"},
@@ -363,15 +366,16 @@ async def test_engine(
         worst = engine.snapshot().worst_case_rollback_s
         assert worst is not None
         # Snapshots keep coming while the fault lasts, up to the automatic rollback.
+        expected = AUTO_ROLLBACK[kind]
         to_rollback: float | None = None
-        while to_rollback is None or time.monotonic() - injected < 2.0:
+        while time.monotonic() - injected < 2.5 or (expected and to_rollback is None):
             assert time.monotonic() - injected < worst + 2.0, "no automatic rollback"
             snap = await asyncio.wait_for(snaps.get(), 2.0)
             seen.append(snap.at)
             if to_rollback is None and snap.phase is Phase.ROLLED_BACK:
                 to_rollback = time.monotonic() - injected
         started = time.monotonic()
-        again = await asyncio.wait_for(
+        result = await asyncio.wait_for(
             engine.rollback(who="rel@matrix", reason="matrix"), 1.0
         )
         took = time.monotonic() - started
@@ -383,28 +387,34 @@ async def test_engine(
     journal = Journal(StatePaths(tmp_path).journal)
 
     assert len(seen) >= 2 and seen == sorted(seen), "snapshots stopped coming"
-    assert to_rollback <= worst + 1.0, f"{to_rollback:.1f} s, bound {worst} s"
-    # The automatic rollback reached 0%, read back, within 1 s of its decision.
+    # The rollback reached 0%, read back, within 1 s of its decision.
     assert engine.last_rollback_stop_s is not None
     assert engine.last_rollback_stop_s <= 1.0
     assert final.phase is Phase.ROLLED_BACK and final.router.effective_pct == 0
     assert json.loads(sim.routing_file.read_text())["boop_percent"] == 0
     steps = [step.status for step in final.rollback_steps[:4]]
     assert steps == ["done", "skipped", "done", "done"]  # no in-flight hook here
-    # A person's rollback afterwards answers at once and changes nothing.
-    assert again.ok and took <= 1.0
-    assert again.message.startswith("Already rolled back: BOOP traffic is at 0%")
+    assert result.ok and took <= 1.0, f"rollback call took {took:.2f} s"
     assert stopped_in < 5.0
     assert not [w for w in final.warnings if w.startswith("journal")]
     verified = journal.verify()
     assert verified.ok, verified.problems
     entries = journal.entries()
     actions = [e["action"] for e in entries]
+    if expected is None:
+        assert to_rollback is None, "rolled back by itself"
+        assert actions == ["shift (override)", "rollback"], actions
+        assert entries[1]["who"] == "rel@matrix" and entries[1]["why"] == "matrix"
+        return
+    assert to_rollback is not None
+    assert to_rollback <= worst + 1.0, f"{to_rollback:.1f} s, bound {worst} s"
+    # A person's rollback afterwards answers at once and changes nothing.
+    assert result.message.startswith("Already rolled back: BOOP traffic is at 0%")
     assert actions == ["shift (override)", "rollback", "rollback (no-op)"], actions
     auto = entries[1]
     assert auto["who"] == "rel@matrix (automatic)"
     gate = auto["why"].split()[1]
-    assert gate in AUTO_ROLLBACK[kind], auto["why"]
+    assert gate in expected, auto["why"]
     assert auto["before"] is not None and auto["gates"]
 
 

@@ -301,7 +301,9 @@ async def test_guard_sees_every_request_and_can_stop_it(sim: Simulator) -> None:
 
 
 async def test_cancelling_200_requests_leaks_no_pool_slot(sim: Simulator) -> None:
-    sim.faults.inject("prod", "latency", 2.0)
+    # A hang holds every request open (latency no longer slows /health, which
+    # reports only whether the gateway is up).
+    sim.faults.inject("prod", "hang", 1.0)
     async with prod_client(sim, max_connections=5) as client:
         tasks = [asyncio.create_task(client.health(deadline_s=5)) for _ in range(200)]
         await asyncio.sleep(0.2)

@@ -66,6 +66,20 @@ def ms(value: float | None) -> str:
     return f"{value:.0f} ms" if value is not None and is_number(value) else MISSING
 
 
+def coarse_ms(value: float | None) -> str:
+    """A latency to one significant figure ('<10 ms', '40 ms', '300 ms', '2 s'):
+    on a slow link a round trip's millisecond jitter is not worth a repaint."""
+    if value is None or not is_number(value):
+        return MISSING
+    if value < 10:
+        return "<10 ms"
+    magnitude = 10 ** math.floor(math.log10(value))
+    rounded = round(value / magnitude) * magnitude
+    if rounded >= 1000:
+        return f"{rounded / 1000:g} s"
+    return f"{rounded:.0f} ms"
+
+
 def number(value: float | None, digits: int = 2) -> str:
     """A plain number or the missing mark."""
     return f"{value:.{digits}f}" if value is not None and is_number(value) else MISSING

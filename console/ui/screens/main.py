@@ -106,7 +106,7 @@ class MainScreen(Screen[None]):
         self.set_class(snap.phase is Phase.ROLLED_BACK, "-rolled-back")
         self.query_one(Summaries).show(snap, now)
         self.query_one(RollbackPanel).show(snap)
-        self.query_one(HealthStrip).show(snap, now)
+        self.query_one(HealthStrip).show(snap, now, coarse=self.low_bandwidth)
         self.query_one(GateTable).show(snap)
         self.query_one(JournalTail).show(snap)
         targets = {g.metric: g.threshold for g in snap.gates}

@@ -10,8 +10,12 @@ from console.ui import format as fmt
 from console.ui.widgets.quiet_static import QuietStatic
 
 
-def health_line(h: HealthState, s: StreamState | None, now: float) -> Content:
-    """One environment on one line."""
+def health_line(
+    h: HealthState, s: StreamState | None, now: float, *, coarse: bool = False
+) -> Content:
+    """One environment on one line; ``coarse`` (low bandwidth) rounds the
+    latencies to one significant figure."""
+    ms = fmt.coarse_ms if coarse else fmt.ms
     if h.ok is None:
         mark = ("?", "$warning")
     else:
@@ -23,11 +27,11 @@ def health_line(h: HealthState, s: StreamState | None, now: float) -> Content:
     if s is not None:
         style = "$success" if s.state == "connected" else "bold $warning"
         state = "ok" if s.state == "connected" else s.state
-        ws = (f"ws {state} {fmt.ms(s.rtt_ms)} ↻{s.reconnects}", style)
+        ws = (f"ws {state} {ms(s.rtt_ms)} ↻{s.reconnects}", style)
     parts: list[str | tuple[str, str]] = [
         mark,
         (f" {h.env:<5}", "bold"),
-        f" {fmt.ms(h.latency_ms):>7} {fmt.pct(h.uptime_pct, 2):>7} v{version}"
+        f" {ms(h.latency_ms):>7} {fmt.pct(h.uptime_pct, 2):>7} v{version}"
         f" {fmt.freshness(h.last_probe_at, now)}  ",
         ws,
     ]
@@ -43,8 +47,10 @@ class HealthStrip(QuietStatic):
     HealthStrip { height: auto; padding: 0 1; }
     """
 
-    def show(self, snap: Snapshot, now: float) -> None:
-        """Re-render from a snapshot."""
+    def show(self, snap: Snapshot, now: float, *, coarse: bool = False) -> None:
+        """Re-render from a snapshot (``coarse``: latencies to one figure)."""
         streams = {s.env: s for s in snap.streams}
-        lines = [health_line(h, streams.get(h.env), now) for h in snap.health]
+        lines = [
+            health_line(h, streams.get(h.env), now, coarse=coarse) for h in snap.health
+        ]
         self.set_content(Content("\n").join(lines) if lines else "health: no probe yet")

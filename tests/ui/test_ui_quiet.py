@@ -3,11 +3,16 @@ the lines that differ (the low-bandwidth byte budget rests on both)."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from textual.app import App, ComposeResult
 
 from console.ui import format as fmt
+from console.ui.widgets.metric_chart import MetricChart
 from console.ui.widgets.quiet_static import QuietStatic
+
+NAN = math.nan
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -65,3 +70,37 @@ async def test_text_past_the_ellipsis_repaints_nothing() -> None:
 )
 def test_coarse_latency(value: float | None, text: str) -> None:
     assert fmt.coarse_ms(value) == text
+
+
+class OneChart(App[None]):
+    def compose(self) -> ComposeResult:
+        yield MetricChart("auth_success_pct", "auth ok %", min_interval_s=0.0)
+
+
+async def test_chart_redraw_repaints_only_lines_that_differ() -> None:
+    app = OneChart()
+    async with app.run_test(size=(40, 8)) as pilot:
+        chart = app.query_one(MetricChart)
+        await pilot.pause()
+        # No data twice, at other times: a new signature, the same picture.
+        chart.show([(0.0, NAN), (1.0, NAN)], 99.5, now=1.0)
+        await pilot.pause()
+        first = chart.repainted_lines
+        assert first == 8  # the first build repaints the whole chart
+        chart.show([(1.0, NAN), (2.0, NAN)], 99.5, now=2.0)
+        await pilot.pause()
+        assert chart.draws == 2
+        assert chart.repainted_lines == first
+
+        # Data arrives (every line changes), then one point in the middle moves:
+        # the frame, title and axis lines are not sent again.
+        data = [(float(t), 99.0 + t / 10) for t in range(20)]
+        chart.show(data, 99.5, now=19.0)
+        await pilot.pause()
+        assert "auth ok % 100.9" in str(chart.render())
+        with_data = chart.repainted_lines
+        data[10] = (10.0, 99.2)
+        chart.show(data, 99.5, now=19.0)
+        await pilot.pause()
+        assert chart.draws == 4
+        assert 0 < chart.repainted_lines - with_data < 8

@@ -12,9 +12,15 @@ import math
 import time
 from collections.abc import Sequence
 
+from textual.app import RenderResult
 from textual.color import Color
+from textual.geometry import Size
+from textual.strip import Strip
 from textual.timer import Timer
+from textual.visual import Visual, visualize
 from textual_plotext import PlotextPlot
+
+from console.ui.widgets.quiet_static import changed_lines, repaint_lines
 
 Points = Sequence[tuple[float, float]]
 
@@ -93,6 +99,18 @@ class MetricChart(PlotextPlot):
         self._pending: tuple[Points, float | None, str] | None = None
         self._last_draw = -math.inf
         self._timer: Timer | None = None
+        self._rendered: tuple[Size, str, RenderResult, list[Strip]] | None = None
+        """The last build at (size, theme), its renderable and its lines: a
+        redraw repaints only the lines that differ (title and frame rarely do)."""
+        self.repainted_lines = 0
+        """Lines repainted by redraws so far (a whole repaint counts its height)."""
+
+    def render(self) -> RenderResult:
+        """The plot, built once per redraw (not again for each paint)."""
+        cached = self._rendered
+        if cached is not None and cached[:2] == (self.size, self.app.theme):
+            return cached[2]
+        return super().render()
 
     def show(
         self,
@@ -129,7 +147,33 @@ class MetricChart(PlotextPlot):
         self._last_draw = time.monotonic()
         self.draws += 1
         self._draw(points, target, latest)
-        self.refresh()
+        self._repaint()
+
+    def _repaint(self) -> None:
+        size, theme = self.size, self.app.theme
+        if size.width <= 0 or size.height <= 0:
+            self._rendered = None
+            self.refresh()
+            return
+        renderable = super().render()
+        visual = visualize(self, renderable)
+        strips = Visual.to_strips(
+            self, visual, size.width, size.height, self.visual_style
+        )
+        before = self._rendered
+        self._rendered = (size, theme, renderable, strips)
+        if (
+            before is None
+            or before[:2] != (size, theme)
+            or len(before[3]) != len(strips)
+        ):
+            self.repainted_lines += size.height
+            self.refresh()
+            return
+        changed = changed_lines(before[3], strips)
+        self.repainted_lines += len(changed)
+        if changed:
+            repaint_lines(self, changed)
 
     def _colour(self, variable: str) -> tuple[int, int, int]:
         value = self.app.theme_variables.get(variable, "white")

@@ -12,10 +12,13 @@ second: over a slow link that is most of the byte budget. Two levels of quiet:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from textual.content import Content
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.visual import Visual, visualize
+from textual.widget import Widget
 from textual.widgets import Static
 
 
@@ -24,6 +27,18 @@ def _key(content: Content | str) -> object:
     if isinstance(content, Content):
         return (content.plain, tuple(content.spans))
     return content
+
+
+def changed_lines(before: Sequence[Strip], after: Sequence[Strip]) -> list[int]:
+    """Indexes of the lines that render differently (text or style)."""
+    return [y for y, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+
+
+def repaint_lines(widget: Widget, lines: Sequence[int]) -> None:
+    """Mark only ``lines`` of ``widget``'s content dirty: the compositor sends
+    those rows and nothing else."""
+    width = widget.size.width
+    widget.refresh(*(Region(0, y, width, 1) for y in lines))
 
 
 class QuietStatic(Static):
@@ -72,16 +87,12 @@ class QuietStatic(Static):
             self.repainted_lines += len(after)
             self.refresh(layout=True)
             return True
-        changed = [
-            Region(0, y, width, 1)
-            for y, (a, b) in enumerate(zip(before, after, strict=True))
-            if a != b
-        ]
+        changed = changed_lines(before, after)
         if not changed:
             # Same on screen (e.g. only text past an ellipsis moved): the next
             # paint for any other reason renders the new content.
             self._layout_cache.clear()
             return False
         self.repainted_lines += len(changed)
-        self.refresh(*changed)
+        repaint_lines(self, changed)
         return True

@@ -49,12 +49,30 @@ class Credentials(Protocol):
 class InFlight(Protocol):
     """Work started on the BOOP side that rollback lets finish, then cancels."""
 
-    def inflight(self) -> int:
-        """How many contexts/transactions are open on BOOP now."""
+    def inflight(self) -> int | None:
+        """How many contexts/transactions are open on BOOP now; None when unknown
+        (e.g. the metrics behind the count are down or stale)."""
         ...
 
     async def cancel_inflight(self, reason: str) -> int:
-        """Cancel what is still open; returns how many were cancelled."""
+        """Cancel what is still open; returns how many were cancelled (0 when
+        this console cannot cancel them, e.g. the vendor application's own)."""
+        ...
+
+
+@runtime_checkable
+class InFlightGauge(Protocol):
+    """An :class:`InFlight` read from a polled gauge: rollback step 2 polls it at
+    ``poll_s`` and trusts a zero only from a reading taken after the stop."""
+
+    poll_s: float
+
+    def sample(self) -> tuple[int, float] | None:
+        """(count, age of the reading in seconds), or None when unknown/stale."""
+        ...
+
+    async def refresh(self) -> None:
+        """Poll the source once, bounded; never raises."""
         ...
 
 

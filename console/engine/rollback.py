@@ -27,6 +27,8 @@ from console.engine.model import (
     RollbackStep,
 )
 from console.engine.ports import (
+    InFlight,
+    InFlightGauge,
     SessionCutter,
 )
 from console.engine.state import (
@@ -38,6 +40,40 @@ from console.errors import ConsoleError
 from console.routing.base import RouterState
 
 log = logging.getLogger("console.engine")
+
+METRICS_WAIT_S = 2.0
+"""Rollback step 2 waits at most this long (or two metrics polls, if longer, and
+never past the grace) while the in-flight count is unknown: metrics may be what
+failed."""
+CANCEL_DEADLINE_S = 5.0
+CANNOT_CANCEL = (
+    " (the vendor application finishes or times them out; "
+    "the console cannot cancel them)"
+)
+
+
+@dataclasses.dataclass
+class _InFlightWait:
+    """What rollback step 2 saw of the in-flight count, and its one-line text."""
+
+    grace_s: float
+    at_stop: int | None = None
+    left: int | None = None
+    elapsed_s: float = 0.0
+    unknown_after_s: float | None = None
+
+    def text(self) -> str:
+        waited = (
+            self.elapsed_s if self.unknown_after_s is None else self.unknown_after_s
+        )
+        if self.at_stop is None:
+            return f"unknown (metrics unavailable); waited {waited:.1f} s"
+        head = f"{self.at_stop} in flight at stop"
+        if self.left == 0:
+            return f"{head}, 0 after {self.elapsed_s:.1f} s"
+        if self.left is None:
+            return f"{head}, then unknown (metrics unavailable) after {waited:.1f} s"
+        return f"{head}; {self.left} still in flight after {self.grace_s:g} s grace"
 
 
 class RollbackRunbook(EngineCore):
@@ -217,34 +253,116 @@ class RollbackRunbook(EngineCore):
         return ok
 
     async def _complete_inflight(self, reason: str) -> tuple[str, str]:
+        """Step 2: let what already started on BOOP finish, bounded by
+        ``rollback.inflight_grace_s`` (and by :data:`METRICS_WAIT_S` while the
+        count is unknown); then HAProxy cuts open sessions, or the hook cancels."""
         grace = self.config.rollback.inflight_grace_s
         cut = self.router if isinstance(self.router, SessionCutter) else None
-        if self.inflight is None and (cut is None or cut.cut_after_s is None):
+        if cut is not None and cut.cut_after_s is None:
+            cut = None
+        hook = self.inflight
+        if hook is None and cut is None:
             return "skipped", "no in-flight tracker; the router drain lets them finish"
-        if self.inflight is None:
-            assert cut is not None and cut.cut_after_s is not None
-            await asyncio.sleep(min(grace, cut.cut_after_s))
-            try:
-                async with asyncio.timeout(ROUTER_DEADLINE_S):
-                    await cut.cut_sessions()
-            except (ConsoleError, TimeoutError) as exc:
-                return "failed", f"could not cut open sessions: {exc}"
-            return "done", f"open sessions cut after {min(grace, cut.cut_after_s):g} s"
-        deadline = time.monotonic() + grace
-        while self.inflight.inflight() > 0 and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        left = self.inflight.inflight()
-        if left == 0:
-            return "done", "nothing left in flight"
+        started = time.monotonic()
+        # HAProxy cuts what is still open after cut_after_s: no point waiting longer.
+        bound = grace if cut is None else min(grace, cut.cut_after_s or 0.0)
+        if hook is None:
+            assert cut is not None
+            await asyncio.sleep(bound)
+            return await self._cut_sessions(cut, bound, "")
+        wait = await self._wait_inflight(hook, bound)
+        if wait.left == 0:
+            return "done", wait.text()
+        if cut is not None:
+            # The drain let them finish until now; cut at the configured time.
+            await asyncio.sleep(max(0.0, bound - (time.monotonic() - started)))
+            return await self._cut_sessions(cut, bound, wait.text() + "; ")
         try:
-            async with asyncio.timeout(5.0):
-                n = await self.inflight.cancel_inflight(reason)
+            async with asyncio.timeout(CANCEL_DEADLINE_S):
+                n = await hook.cancel_inflight(reason)
         except (ConsoleError, TimeoutError) as exc:
-            return (
-                "failed",
-                f"{left} still open after {grace:g} s, cancel failed: {exc}",
-            )
-        return "done", f"{n} cancelled after {grace:g} s grace"
+            problem = str(exc) or "deadline passed"
+            return "failed", f"{wait.text()}; cancel failed: {problem}"
+        if n > 0:
+            return "done", f"{wait.text()}; {n} cancelled"
+        return "failed", wait.text() + CANNOT_CANCEL
+
+    async def _cut_sessions(
+        self, cut: SessionCutter, after_s: float, prefix: str
+    ) -> tuple[str, str]:
+        try:
+            async with asyncio.timeout(ROUTER_DEADLINE_S):
+                await cut.cut_sessions()
+        except (ConsoleError, TimeoutError) as exc:
+            return "failed", f"{prefix}could not cut open sessions: {exc}"
+        return "done", f"{prefix}open sessions cut after {after_s:g} s"
+
+    async def _wait_inflight(self, hook: InFlight, grace: float) -> _InFlightWait:
+        """Poll the in-flight count until a reading taken after the stop says 0,
+        ``grace`` passes, or the count stays unknown for the short metrics bound."""
+        gauge = hook if isinstance(hook, InFlightGauge) else None
+        poll_s = max(0.05, gauge.poll_s) if gauge is not None else 0.05
+        # Metrics may be what failed: a reading older than this is no reading, and
+        # without one the wait ends after at most this long.
+        live_s = max(METRICS_WAIT_S, 2 * poll_s)
+        wait = _InFlightWait(grace)
+        started = time.monotonic()
+        refresh: asyncio.Task[None] | None = None
+        try:
+            while True:
+                elapsed = time.monotonic() - started
+                wait.elapsed_s = elapsed
+                found = self._inflight_reading(hook, gauge, elapsed, live_s)
+                if found is None:
+                    # Known before and gone now: the source stopped for live_s.
+                    if wait.at_stop is not None or elapsed >= min(grace, live_s):
+                        wait.left, wait.unknown_after_s = None, elapsed
+                        return wait
+                else:
+                    count, after_stop = found
+                    if wait.at_stop is None:
+                        wait.at_stop = count
+                    wait.left = count
+                    # A zero read before the stop says nothing of what started since.
+                    if count == 0 and after_stop:
+                        return wait
+                if elapsed >= grace:
+                    if wait.left == 0:
+                        # Only a reading from before the stop said 0: unconfirmed.
+                        wait.left, wait.unknown_after_s = None, elapsed
+                    return wait
+                # Poll in the background: a slow source never delays a decision.
+                if gauge is not None and (refresh is None or refresh.done()):
+                    refresh = asyncio.create_task(gauge.refresh())
+                limits = [poll_s, grace - elapsed]
+                if wait.at_stop is None:
+                    limits.append(min(grace, live_s) - elapsed)
+                await asyncio.sleep(max(0.0, min(limits)))
+        finally:
+            if refresh is not None and not refresh.done():
+                refresh.cancel()
+                await asyncio.gather(refresh, return_exceptions=True)
+
+    @staticmethod
+    def _inflight_reading(
+        hook: InFlight, gauge: InFlightGauge | None, elapsed: float, live_s: float
+    ) -> tuple[int, bool] | None:
+        """(count, read after the stop) or None when unknown. A gauge reading
+        older than ``live_s`` counts as unknown: the source stopped delivering."""
+        try:
+            if gauge is None:
+                count = hook.inflight()
+                return None if count is None else (count, True)
+            found = gauge.sample()
+        except Exception as exc:  # a hook failure is an unknown count, not a stop
+            log.warning("in-flight count unreadable: %s", type(exc).__name__)
+            return None
+        if found is None:
+            return None
+        count, age = found
+        if age > live_s:
+            return None
+        return count, age <= elapsed
 
     def _collect_evidence(
         self, who: str, reason: str, before: dict[str, Any]

@@ -573,6 +573,67 @@ ReloadingChecklist = RuntimeChecklist
 """The earlier name (the checklist now re-reads its own file)."""
 
 
+INFLIGHT_METRIC = "concurrent_users"
+"""The vendor application's ``boop_concurrent_users``: authentications in progress."""
+
+
+class MetricsInFlight:
+    """Rollback's in-flight count from the metrics source (:class:`InFlight` and
+    :class:`InFlightGauge`): the latest ``concurrent_users`` value, None when the
+    source has none, failed or is older than ``metrics.stale_after_s``.
+
+    The contexts belong to the vendor application (file and webhook routers) and
+    their connections to HAProxy (its router cuts them): this console cannot cancel
+    them, so :meth:`cancel_inflight` cancels nothing and returns 0.
+    """
+
+    def __init__(
+        self,
+        metrics: MetricsSource,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.metrics = metrics
+        self.poll_s = config.metrics.interval_s
+        self.timeout_s = config.metrics.timeout_s
+        self.stale_after_s = config.metrics.stale_after_s
+        self.clock = clock
+
+    def sample(self) -> tuple[int, float] | None:
+        """(count, age of the reading in seconds), or None when unknown/stale."""
+        try:
+            m = self.metrics.measure(INFLIGHT_METRIC, self.stale_after_s, self.clock())
+        except (ConsoleError, KeyError, ValueError) as exc:
+            log.debug("in-flight gauge unreadable: %s", exc)
+            return None
+        if not m.usable or m.value is None or m.age_s is None:
+            return None
+        if m.age_s > self.stale_after_s or m.value < 0:
+            return None
+        return round(m.value), m.age_s
+
+    def inflight(self) -> int | None:
+        """The latest count, None when unknown or stale."""
+        found = self.sample()
+        return None if found is None else found[0]
+
+    async def refresh(self) -> None:
+        """Poll the source once within ``metrics.timeout_s``; a failure leaves the
+        count unknown (rollback must not stop on metrics)."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await self.metrics.poll()
+        except (ConsoleError, TimeoutError) as exc:
+            log.debug("in-flight gauge poll failed: %s", exc or "deadline passed")
+
+    async def cancel_inflight(self, reason: str) -> int:
+        """Nothing to cancel from here: the vendor application finishes or times
+        out its own contexts. Returns 0."""
+        log.info("in-flight contexts left to the vendor application (%s)", reason)
+        return 0
+
+
 def build_engine(
     config: Config,
     *,
@@ -599,6 +660,8 @@ def build_engine(
     ``confirm_production(host) -> bool`` is asked (in a thread) before the vendor
     stream of a production environment opens; None (headless hosts) leaves that
     stream unopened, shown as 'needs confirmation'.
+    With a metrics source and no ``inflight``, rollback step 2 counts what is in
+    flight from ``concurrent_users`` (:class:`MetricsInFlight`).
     """
     paths = state_paths or StatePaths(config.state_path())
     router = router or build_router(config, paths, secret_lookup)
@@ -628,6 +691,9 @@ def build_engine(
         credentials = credentials or runtime_monitors
         if runtime_checklist is not None:
             runtime_checklist.credentials = runtime_monitors
+    if inflight is None and metrics is not None:
+        # Rollback step 2 waits on the vendor application's in-flight gauge.
+        inflight = MetricsInFlight(metrics, config)
     engine = Engine(
         config,
         paths=paths,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
@@ -393,7 +394,13 @@ async def test_engine(
     assert final.phase is Phase.ROLLED_BACK and final.router.effective_pct == 0
     assert json.loads(sim.routing_file.read_text())["boop_percent"] == 0
     steps = [step.status for step in final.rollback_steps[:4]]
-    assert steps == ["done", "skipped", "done", "done"]  # no in-flight hook here
+    assert steps[0] == "done" and steps[2:] == ["done", "done"], steps
+    # Step 2 waits on the vendor's in-flight gauge for the 0.2 s grace: 0 after the
+    # stop (done), or still open or unknown under the fault (failed), never longer.
+    inflight = final.rollback_steps[1]
+    assert inflight.status in ("done", "failed"), inflight
+    assert re.match(r"(\d+ in flight at stop|unknown \(metrics)", inflight.detail)
+    assert inflight.duration_s is not None and inflight.duration_s < 0.5, inflight
     assert result.ok and took <= 1.0, f"rollback call took {took:.2f} s"
     assert stopped_in < 5.0
     assert not [w for w in final.warnings if w.startswith("journal")]

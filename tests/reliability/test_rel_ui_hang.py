@@ -54,11 +54,18 @@ async def test_rollback_key_lands_while_prod_hangs(tmp_path: Path) -> None:
                 during = app.history.count("snapshot") - before
                 pressed = time.monotonic()
                 await pilot.press("ctrl+r")
-                while "rollback: ok" not in app.history:
+                # Step 1 (the router at 0%) lands within a second; step 2 then
+                # lets what is in flight finish, bounded by the grace (2 s here).
+                while json.loads(routing.read_text())["boop_percent"] != 0:
                     assert time.monotonic() - pressed < 1.0, app.history[-5:]
                     await asyncio.sleep(0.01)
                 took = time.monotonic() - pressed
+                grace = config.rollback.inflight_grace_s
+                while "rollback: ok" not in app.history:
+                    assert time.monotonic() - pressed < grace + 1.0, app.history[-5:]
+                    await asyncio.sleep(0.01)
                 await pilot.pause()
+                inflight = engine.snapshot().rollback_steps[1]
                 phase = engine.snapshot().phase
                 rollback = engine.snapshot().rolled_back_reason
                 history = [h for h in app.history if h.startswith("rollback")]
@@ -70,4 +77,7 @@ async def test_rollback_key_lands_while_prod_hangs(tmp_path: Path) -> None:
     assert phase is Phase.ROLLED_BACK
     assert history[:2] == ["rollback: requested", "rollback: ok"]
     assert rollback == "^R pressed in the console"  # ours, not an automatic one
+    # Every prod context hangs: still open after the grace, said, not waited on.
+    assert inflight.status == "failed", inflight
+    assert "still in flight after 2 s grace" in inflight.detail, inflight
     assert json.loads(routing.read_text())["boop_percent"] == 0

@@ -9,11 +9,21 @@ this run and held in memory only: the demo never reads or writes the OS keyring.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
+import os
+import selectors
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -91,14 +101,24 @@ def demo_environ(credentials: Mapping[str, tuple[str, str]]) -> dict[str, str]:
 
 
 def demo_credential_store(
-    config: Config, credentials: Mapping[str, tuple[str, str]]
+    config: Config,
+    credentials: Mapping[str, tuple[str, str]] | None = None,
+    *,
+    environ: dict[str, str] | None = None,
 ) -> CredentialStore:
-    """A store that sees only this run's simulator credentials, never the keyring."""
+    """A store that sees only this run's simulator credentials, never the keyring.
+
+    ``environ``: the store reads this dict at each look-up, so the credentials
+    can be added once the simulator is ready.
+    """
     import keyring.backends.fail
 
+    if environ is None:
+        environ = {}
+    environ.update(demo_environ(credentials or {}))
     return CredentialStore(
         config.credentials,
-        environ=demo_environ(credentials),
+        environ=environ,
         keyring_backend=keyring.backends.fail.Keyring(),  # type: ignore[no-untyped-call]
         envs=config.environments,
         source_label=DEMO_SOURCE_LABEL,
@@ -132,6 +152,180 @@ def tick_demo_prerequisites(paths: StatePaths) -> None:
             )
 
 
+SIM_PORTS = 4
+"""The simulator listens on --port-base N .. N+3: dev, prod, legacy, vendor/admin."""
+
+STARTING_TEXT = "starting the simulator… (BOOP dev and prod, legacy, vendor load)"
+"""What the health rows say until the simulator answers."""
+
+
+def free_port_base(count: int = SIM_PORTS, attempts: int = 20) -> int:
+    """A port N with N..N+count-1 all free on 127.0.0.1 now (checked by binding).
+
+    Picked before the simulator starts so the config can be built at once; the
+    simulator says so clearly if another program takes one in between.
+    """
+    for _ in range(attempts):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = int(probe.getsockname()[1])
+        if base + count > 65536:
+            continue
+        held: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+        return base
+    raise SimulatorError(
+        f"found no {count} consecutive free ports on 127.0.0.1",
+        hint="Close some local servers and start the demo again.",
+    )
+
+
+def sim_urls(base: int) -> dict[str, str]:
+    """The simulator's URLs for ``--port-base base`` (as its ready line gives them)."""
+    host = "http://127.0.0.1"
+    return {
+        "dev_url": f"{host}:{base}",
+        "prod_url": f"{host}:{base + 1}",
+        "metrics_url": f"{host}:{base + 3}/metrics",
+        "admin_url": f"{host}:{base + 3}/_sim",
+    }
+
+
+READY_TIMEOUT_S = 20.0
+"""How long the simulator may take to print its ready line."""
+
+
+def simulator_command(
+    *, routing_file: Path, rate: float, scenario: str | None, port_base: int
+) -> list[str]:
+    """`python -m console.sim` as the demo runs it (its documented command line).
+
+    --watch-parent and a stdin pipe only we hold: when this process dies, even by
+    SIGKILL, the simulator sees end of file and stops instead of running forever.
+    """
+    args = [sys.executable, "-m", "console.sim", "--json", "--watch-parent"]
+    args += ["--rate", str(rate), "--routing-file", str(routing_file)]
+    args += ["--port-base", str(port_base)]
+    if scenario is not None:
+        args += ["--scenario", scenario]
+    return args
+
+
+def read_ready_line(proc: subprocess.Popen[bytes], timeout_s: float) -> dict[str, Any]:
+    """Blocking: the simulator's JSON ready line; SimulatorError (and the process
+    ended) if it exits, says something else or takes longer than ``timeout_s``."""
+    assert proc.stdout is not None
+    buf = b""
+    ends = time.monotonic() + timeout_s
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while b"\n" not in buf:
+            left = ends - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                proc.kill()
+                proc.wait(5)
+                raise SimulatorError(
+                    f"the simulator was not ready within {timeout_s:g} s",
+                    hint="See simulator.log in the demo's state directory.",
+                )
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                proc.wait(5)
+                raise SimulatorError(
+                    f"the simulator exited with code {proc.returncode} before ready",
+                    hint="See simulator.log in the demo's state directory, or run "
+                    "`boop-console sim` by hand to see its error.",
+                )
+            buf += chunk
+    line = buf.split(b"\n", 1)[0].decode("utf-8", "replace")
+    try:
+        info = json.loads(line)
+    except ValueError:
+        info = None
+    if not isinstance(info, dict) or info.get("event") != "ready":
+        proc.kill()
+        proc.wait(5)
+        raise SimulatorError(
+            f"the simulator did not report ready (got {line[:200]!r})",
+            hint="Run `boop-console sim` by hand to see its error.",
+        )
+    return info
+
+
+class SimulatorStart:
+    """The simulator process, started at once; its ready line is read in a thread
+    so the console paints while the simulator comes up. (Spawned here rather than
+    with console.sim.start_simulator_process, which blocks until ready and whose
+    import pulls the whole server stack into the console's start-up.)"""
+
+    def __init__(self, *, paths: StatePaths, rate: float, scenario: str | None) -> None:
+        self.port_base = free_port_base()
+        self.urls = sim_urls(self.port_base)
+        command = simulator_command(
+            routing_file=paths.routing_file,
+            rate=rate,
+            scenario=scenario,
+            port_base=self.port_base,
+        )
+        with open(paths.root / "simulator.log", "ab") as log_file:
+            self.process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=log_file, stdin=subprocess.PIPE
+            )
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim-ready")
+        self._ready: Future[dict[str, Any]] = pool.submit(
+            read_ready_line, self.process, READY_TIMEOUT_S
+        )
+        pool.shutdown(wait=False)
+
+    def wait(self) -> Mapping[str, tuple[str, str]]:
+        """Block until the simulator is ready; its credentials. SimulatorError if
+        it failed to start."""
+        return self._checked(self._ready.result())
+
+    async def wait_async(self) -> Mapping[str, tuple[str, str]]:
+        """Await the simulator's ready line without blocking the event loop."""
+        return self._checked(await asyncio.wrap_future(self._ready))
+
+    def _checked(self, info: dict[str, Any]) -> Mapping[str, tuple[str, str]]:
+        got = {key: str(info.get(key)) for key in self.urls}
+        if got != self.urls:
+            # The config was built from the pre-picked ports: a mismatch would
+            # point the console at something else.
+            self.stop()
+            raise SimulatorError(
+                f"the simulator listens on {got}, not on the ports picked for it "
+                f"({self.urls})",
+                hint="Start the demo again.",
+            )
+        creds = info["credentials"]
+        return {env: (c["vendor_id"], c["api_key"]) for env, c in creds.items()}
+
+    def stop(self, timeout_s: float = 5.0) -> int | None:
+        """SIGTERM, wait, SIGKILL if needed; the exit code."""
+        proc = self.process
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout_s)
+        for pipe in (proc.stdout, proc.stdin):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        return proc.returncode
+
+
 def run_demo(
     *,
     state_dir: Path | None,
@@ -141,23 +335,23 @@ def run_demo(
     scenario: str | None,
     headless: bool,
 ) -> int:
-    """Start the simulator, then the console (or the guard) against it."""
-    from console.sim import start_simulator_process
-
+    """Start the simulator and, without waiting for it, the console (or, once it
+    is ready, the guard) against it."""
     if state_dir is None:
         # Kept after the run: the journal and any evidence bundle stay readable.
         state_dir = Path(tempfile.mkdtemp(prefix="boop-demo-"))
     paths = StatePaths(state_dir).ensure()
     print(f"boop-console demo: starting the BOOP simulator (state in {state_dir}) ...")
-    sim = start_simulator_process(
-        routing_file=paths.routing_file,
-        rate=rate,
-        scenario=scenario,
-        log_path=state_dir / "simulator.log",
-    )
+    start = SimulatorStart(paths=paths, rate=rate, scenario=scenario)
     try:
-        config = demo_config(sim.dev_url, sim.prod_url, sim.metrics_url, state_dir)
-        store = demo_credential_store(config, sim.credentials)
+        urls = start.urls
+        config = demo_config(
+            urls["dev_url"], urls["prod_url"], urls["metrics_url"], state_dir
+        )
+        # Filled with the simulator's credentials once it is ready; read only
+        # by the engine's monitors, which start after that.
+        environ: dict[str, str] = {}
+        store = demo_credential_store(config, environ=environ)
         tick_demo_prerequisites(paths)
         # A config file of the demo lets the CLI and a guard work beside it:
         # `boop-console --config <state>/config.toml status|guard|rollback`.
@@ -170,6 +364,7 @@ def run_demo(
         if headless:
             from console.commands.cutover import run_guard
 
+            environ.update(demo_environ(start.wait()))
             return run_guard(config, credential_store=store)
         from console.commands.run import run_app
         from console.engine.runtime import build_engine
@@ -180,16 +375,22 @@ def run_demo(
             credential_store=store,
             confirm_production=confirm_simulated_production,
         )
+
+        async def simulator_ready() -> None:
+            environ.update(demo_environ(await start.wait_async()))
+
         return run_app(
             engine,
             theme=theme,
             low_bandwidth=low_bandwidth,
-            faults=SimFaultMenu(sim.admin_url),
+            faults=SimFaultMenu(urls["admin_url"]),
             credentials=store,
             log_file=paths.log_file,
+            start_after=simulator_ready,
+            waiting_text=STARTING_TEXT,
         )
     finally:
-        code = sim.stop()
+        code = start.stop()
         if code not in (0, -15, None):
             print(
                 f"boop-console demo: the simulator exited with {code}; "

@@ -12,18 +12,20 @@ import getpass
 import importlib
 import inspect
 import logging
+import math
 import os
 import signal
 import socket
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from console.errors import ConsoleError
 
 if TYPE_CHECKING:
-    from console.engine.model import EngineAPI
+    from console.engine.model import EngineAPI, Snapshot
     from console.ui.production import ProductionAsker
     from console.ui.protocols import CredentialEditor, FaultMenu
 
@@ -83,6 +85,8 @@ def run_app(
     log_file: Path | None = None,
     stale_after_s: float | None = None,
     production_asker: ProductionAsker | None = None,
+    start_after: Callable[[], Awaitable[None]] | None = None,
+    waiting_text: str = "starting…",
 ) -> int:
     """Run the console app on ``engine`` until the person quits; return the exit code.
 
@@ -94,6 +98,11 @@ def run_app(
     unknown one is said on stderr before the UI starts, and the default is used.
     ``stale_after_s``: chart titles show '–' for older data (the gates' limit).
     ``production_asker`` (the engine's ``confirm_production``) asks in this app.
+    ``start_after``: the UI paints at once from the opened engine (role, state,
+    router: local reads), ``waiting_text`` on screen, while this is awaited; the
+    engine's loops and probes start only after it returns (the demo waits for its
+    simulator: no probe fails against a server not yet listening). If it raises a
+    ConsoleError the app exits and the error is raised from here.
     """
     from console.ui.app import ConsoleApp
     from console.ui.themes import theme_for_terminal
@@ -121,16 +130,61 @@ def run_app(
             loop.add_signal_handler(sig, app.exit, None, 128 + sig)
         if production_asker is not None:
             production_asker.attach(app, loop)
-        await _maybe_call(engine, "start")
+        starter: asyncio.Task[None] | None = None
+        if start_after is None:
+            await _maybe_call(engine, "start")
+        else:
+            await _maybe_call(engine, "open")
+            app.waiting = waiting_text
+            starter = asyncio.create_task(_start_later(engine, app, start_after))
         try:
             await app.run_async()
         finally:
             if production_asker is not None:
                 production_asker.close()  # a pending question becomes a no
+            if starter is not None:
+                starter.cancel()
+                await asyncio.gather(starter, return_exceptions=True)
             await _maybe_call(engine, "aclose", "close")
 
     asyncio.run(main())
+    if app.start_error is not None:
+        raise app.start_error
     return app.return_code or 0
+
+
+FIRST_READINGS_S = 5.0
+"""After a deferred start, the console says "starting…" (and raising waits) until
+the first probe and metrics readings are in, or at most this long: gates and the
+rollback's in-flight count then work from real data."""
+
+
+def first_readings_in(snap: Snapshot) -> bool:
+    """Every environment probed once, and some metric has a value."""
+    probed = bool(snap.health) and all(h.last_probe_at for h in snap.health)
+    measured = any(
+        math.isfinite(v) for points in snap.series.values() for _, v in points[-5:]
+    )
+    return probed and measured
+
+
+async def _start_later(
+    engine: EngineAPI, app: Any, wait: Callable[[], Awaitable[None]]
+) -> None:
+    """Start the engine once ``wait`` returns, and tell the app once the first
+    readings are in (bounded); on ``wait``'s ConsoleError, end the app."""
+    try:
+        await wait()
+    except ConsoleError as exc:
+        log.error("could not start: %s", exc)
+        app.start_error = exc
+        app.exit(1)
+        return
+    await _maybe_call(engine, "start")
+    ends = time.monotonic() + FIRST_READINGS_S
+    while time.monotonic() < ends and not first_readings_in(engine.snapshot()):
+        await asyncio.sleep(0.1)
+    app.engine_started()
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -25,7 +25,7 @@ from console.engine.model import ActionResult, EngineAPI, Phase, Role, Snapshot
 from console.errors import ConsoleError
 from console.ui.commands import ConsoleCommands
 from console.ui.keys import ROLLBACK_KEY, ROLLBACK_LABEL
-from console.ui.messages import ActionFinished, SnapshotReceived
+from console.ui.messages import ActionFinished, EngineStarted, SnapshotReceived
 from console.ui.protocols import CredentialEditor, FaultMenu
 from console.ui.screens.confirm_shift import ConfirmShiftScreen, ShiftDecision
 from console.ui.screens.credentials import CredentialChange, CredentialsScreen
@@ -100,6 +100,11 @@ class ConsoleApp(App[int]):
         self.started = threading.Event()
         """Set once the first snapshot is on screen (dialogs may be asked from
         other threads from then on)."""
+        self.waiting: str | None = None
+        """Shown where the health rows go until the engine has started (a deferred
+        start: the demo's simulator is still coming up)."""
+        self.start_error: ConsoleError | None = None
+        """Why a deferred start failed (the command raises it after the UI)."""
         self.history: list[str] = []
         """Facts in the order handled ('snapshot', 'rollback: ok'...), for tests."""
         themes = load_themes()
@@ -164,7 +169,18 @@ class ConsoleApp(App[int]):
 
     def _render(self, snap: Snapshot) -> None:
         self.snapshot = snap
+        self.main.waiting = self.waiting
         self.main.show(snap, self.clock())
+
+    def engine_started(self) -> None:
+        """Called (from the event loop) once a deferred engine start is done."""
+        self.post_message(EngineStarted())
+
+    def on_engine_started(self, message: EngineStarted) -> None:
+        self.history.append("engine started")
+        self.waiting = None
+        if self.snapshot is not None:
+            self._render(self.snapshot)
 
     def _tick(self) -> None:
         self.main.tick(self.snapshot, self.clock())
@@ -208,7 +224,15 @@ class ConsoleApp(App[int]):
         return not isinstance(self.screen, ModalScreen)
 
     def _may_steer(self) -> bool:
-        """Observers are read-only (rollback excepted): say so instead of asking."""
+        """Observers are read-only (rollback excepted), and nobody steers before
+        the engine's probes and gates run: say so instead of asking."""
+        if self.waiting is not None:
+            self.notify(
+                f"Still starting ({self.waiting}): raising traffic waits until the "
+                f"console can see it. {ROLLBACK_LABEL} rolls back now.",
+                severity="warning",
+            )
+            return False
         if self.snapshot is not None and self.snapshot.role is Role.OBSERVER:
             self.notify(
                 f"Observer: read-only. Another console drives; {ROLLBACK_LABEL} still "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 
-from console.engine.model import Snapshot, Verdict
+from console.engine.model import Phase, Snapshot, Verdict
 
 MISSING = "–"
 """What a cell shows when there is no value."""
@@ -105,3 +105,12 @@ def hold_left(snap: Snapshot, now: float) -> float | None:
     if snap.hold_ends_at is None:
         return None
     return max(0.0, snap.hold_ends_at - now)
+
+
+def verdict_text(snap: Snapshot) -> str:
+    """The overall verdict's words; 'ROLLING BACK' while the runbook still runs
+    (the engine's verdict already says ROLLED BACK once traffic stops), so that
+    ROLLED BACK on screen means every step is through."""
+    if snap.phase is Phase.ROLLING_BACK:
+        return "ROLLING BACK"
+    return snap.overall.value

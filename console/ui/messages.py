@@ -22,3 +22,7 @@ class ActionFinished(Message):
         super().__init__()
         self.action = action
         self.result = result
+
+
+class EngineStarted(Message):
+    """The engine's loops and probes started (after a deferred start)."""

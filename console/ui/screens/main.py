@@ -7,6 +7,7 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 
 from console.engine.model import Phase, Snapshot
@@ -55,6 +56,9 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.low_bandwidth = low_bandwidth
         self.chart_interval_s = chart_interval_s
+        self.waiting: str | None = None
+        """Set while the engine has not started (its deferred start waits, e.g. for
+        the demo's simulator): said in the health rows and the status line."""
         self.stale_after_s = stale_after_s
         """Chart titles show '–' for a latest point older than this (the gates'
         data age limit)."""
@@ -94,7 +98,8 @@ class MainScreen(Screen[None]):
         """Once a second: only the countdowns move."""
         # On a slow link, countdowns tick by the minute (until the last one).
         coarse = self.low_bandwidth
-        self.query_one(StatusLine).show(snap, now, coarse=coarse)
+        starting = self.waiting is not None
+        self.query_one(StatusLine).show(snap, now, coarse=coarse, starting=starting)
         self.query_one(TinySummary).show(snap, now, coarse=coarse)
         if snap is not None:
             self.query_one(TrafficSlider).show(snap, now)
@@ -106,7 +111,11 @@ class MainScreen(Screen[None]):
         self.set_class(snap.phase is Phase.ROLLED_BACK, "-rolled-back")
         self.query_one(Summaries).show(snap, now)
         self.query_one(RollbackPanel).show(snap)
-        self.query_one(HealthStrip).show(snap, now, coarse=self.low_bandwidth)
+        health = self.query_one(HealthStrip)
+        if self.waiting is not None and not snap.health:
+            health.set_content(Content.styled(self.waiting, "bold $warning"))
+        else:
+            health.show(snap, now, coarse=self.low_bandwidth)
         self.query_one(GateTable).show(snap)
         self.query_one(JournalTail).show(snap)
         targets = {g.metric: g.threshold for g in snap.gates}

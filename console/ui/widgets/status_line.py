@@ -24,9 +24,11 @@ _SHORT_VERDICT = {Overall.INSUFFICIENT: "NO DATA"}
 """Shorter verdict words for narrow terminals (the gate table says NO DATA too)."""
 
 
-def _line1(snap: Snapshot, now: float, *, coarse: bool, short: int) -> Content:
+def _line1(
+    snap: Snapshot, now: float, *, coarse: bool, short: int, starting: bool = False
+) -> Content:
     """The first status line; ``short`` 0..3 shortens more and more of it, never
-    the role."""
+    the role. ``starting``: the engine has not started, said where the phase goes."""
     env = snap.env.upper()
     if snap.production:
         env += " (production)" if short < 3 else " (prod)"
@@ -35,10 +37,12 @@ def _line1(snap: Snapshot, now: float, *, coarse: bool, short: int) -> Content:
     hold_txt = f"hold {left}" if hold is not None else snap.phase.value
     if snap.phase is Phase.PAUSED:
         hold_txt = f"PAUSED, {left} left" if short < 1 else f"PAUSED {left}"
+    if starting:
+        hold_txt = "starting…"
     stage = fmt.stage_text(snap)
     if short >= 1:
         stage = stage.removeprefix("stage ")
-    verdict = snap.overall.value
+    verdict = fmt.verdict_text(snap)
     if short >= 2:
         verdict = _SHORT_VERDICT.get(snap.overall, verdict)
     return Content.assemble(
@@ -55,17 +59,22 @@ def _line1(snap: Snapshot, now: float, *, coarse: bool, short: int) -> Content:
 
 
 def fit_line1(
-    snap: Snapshot, now: float, *, coarse: bool, width: int | None
+    snap: Snapshot,
+    now: float,
+    *,
+    coarse: bool,
+    width: int | None,
+    starting: bool = False,
 ) -> Content:
     """The first line within ``width`` cells: other parts shorten first, and if
     that is not enough the middle is cut, so that the role always stays visible."""
-    line = _line1(snap, now, coarse=coarse, short=0)
+    line = _line1(snap, now, coarse=coarse, short=0, starting=starting)
     if width is None:
         return line
     for short in range(1, 4):
         if line.cell_length <= width:
             return line
-        line = _line1(snap, now, coarse=coarse, short=short)
+        line = _line1(snap, now, coarse=coarse, short=short, starting=starting)
     if line.cell_length <= width:
         return line
     role = Content.assemble(
@@ -82,6 +91,7 @@ def status_content(
     *,
     coarse: bool = False,
     width: int | None = None,
+    starting: bool = False,
 ) -> tuple[Content, Content]:
     """The two lines of the status bar as styled content; ``width`` (cells) makes
     the first line fit, keeping the role visible."""
@@ -89,7 +99,7 @@ def status_content(
         return Content("waiting for the engine's first snapshot…"), Content.styled(
             f" {ROLLBACK_LABEL} ROLL BACK ", "bold reverse $error"
         )
-    line1 = fit_line1(snap, now, coarse=coarse, width=width)
+    line1 = fit_line1(snap, now, coarse=coarse, width=width, starting=starting)
     if snap.warnings:
         tail: tuple[str, str] = ("⚠ " + snap.warnings[0], "bold $error")
     elif snap.router.drift:
@@ -133,10 +143,20 @@ class StatusLine(Vertical):
         yield QuietStatic(id="status-1")
         yield QuietStatic(id="status-2")
 
-    def show(self, snap: Snapshot | None, now: float, *, coarse: bool = False) -> None:
-        """Re-render from a snapshot (each line redrawn only when it changed)."""
+    def show(
+        self,
+        snap: Snapshot | None,
+        now: float,
+        *,
+        coarse: bool = False,
+        starting: bool = False,
+    ) -> None:
+        """Re-render from a snapshot (each line redrawn only when it changed);
+        ``starting``: the engine has not started yet."""
         # Before the first layout the width is 0: render in full, fit next tick.
         width = self.size.width or None
-        line1, line2 = status_content(snap, now, coarse=coarse, width=width)
+        line1, line2 = status_content(
+            snap, now, coarse=coarse, width=width, starting=starting
+        )
         self.query_one("#status-1", QuietStatic).set_content(line1)
         self.query_one("#status-2", QuietStatic).set_content(line2)

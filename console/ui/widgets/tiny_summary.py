@@ -18,7 +18,7 @@ def tiny_content(snap: Snapshot | None, now: float, *, coarse: bool = False) -> 
     lines = [
         Content.assemble((snap.env.upper(), "bold"), f" {fmt.pct(snap.traffic_pct)}"),
         Content(f"{fmt.stage_text(snap)} {snap.phase.value}"),
-        Content.styled(snap.overall.value, "bold reverse"),
+        Content.styled(fmt.verdict_text(snap), "bold reverse"),
         Content(f"hold {fmt.duration(fmt.hold_left(snap, now), coarse=coarse)}"),
         Content(f"not passing: {', '.join(failing) or 'none'}"),
         Content(snap.role.value),

@@ -29,7 +29,7 @@ from console.metrics.hub import build_hub
 from console.routing.base import RouterState
 from console.routing.file import FileRouter
 from console.sim.simulator import Simulator
-from tests.engine.helpers_engine import make_engine
+from tests.engine.helpers_engine import make_config, make_engine
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -316,3 +316,42 @@ async def test_a_hook_that_can_cancel_cancels_after_the_grace(tmp_path: Path) ->
         "3 in flight at stop; 3 still in flight after 0.2 s grace; 3 cancelled",
     )
     assert hook.cancelled == ["drill"]
+
+
+class CuttingRouter(FileRouter):
+    """A file router that, like HAProxy, can cut sessions after a drain."""
+
+    def __init__(self, path: Path, cut_after_s: float) -> None:
+        super().__init__(path)
+        self.cut_after_s: float | None = cut_after_s
+        self.cuts: list[float] = []
+
+    async def cut_sessions(self) -> None:
+        self.cuts.append(time.monotonic())
+
+
+async def test_a_session_cutter_cuts_what_the_count_says_is_still_open(
+    tmp_path: Path,
+) -> None:
+    config = make_config(tmp_path, rollback={"inflight_grace_s": 5.0})
+    paths = StatePaths(tmp_path).ensure()
+    router = CuttingRouter(paths.routing_file, cut_after_s=0.3)
+    hook = CancellingHook([4])
+    engine = Engine(
+        config, paths=paths, router=router, who="a@b", inflight=hook, tick_s=0.02
+    )
+    await engine.start()
+    try:
+        assert (await engine.shift(5, who="a@b", reason="go", override=True)).ok
+        result = await engine.rollback(who="a@b", reason="drill")
+        step = steps_by_name(engine.snapshot().rollback_steps)["complete in-flight"]
+    finally:
+        await engine.stop()
+    assert result.ok
+    assert (step.status, step.detail) == (
+        "done",
+        "4 in flight at stop; 4 still in flight after 0.3 s grace; "
+        "open sessions cut after 0.3 s",
+    )
+    assert len(router.cuts) == 1 and hook.cancelled == []  # the cut, not the hook
+    assert step.duration_s is not None and 0.3 <= step.duration_s < 0.6

@@ -135,14 +135,16 @@ class ConsoleApp(App[int]):
             low_bandwidth=self.low_bandwidth,
             chart_interval_s=self.chart_interval_s,
             stale_after_s=self.stale_after_s,
+            # The main screen composes after the app mounts: render once it
+            # exists, before its first paint.
+            on_mounted=self._start,
         )
-
-    def on_mount(self) -> None:
-        # The main screen composes after the app mounts: render once it exists.
-        self.call_after_refresh(self._start)
 
     def _start(self) -> None:
         self._render(self.engine.snapshot())
+        # Again once laid out: widths (status line fit, charts shown) are known
+        # only then.
+        self.call_after_refresh(self._rerender)
         self._follow_engine()
         self.set_interval(1.0, self._tick)
         self.started.set()
@@ -171,6 +173,10 @@ class ConsoleApp(App[int]):
         self.snapshot = snap
         self.main.waiting = self.waiting
         self.main.show(snap, self.clock())
+
+    def _rerender(self) -> None:
+        if self.snapshot is not None:
+            self._render(self.snapshot)
 
     def engine_started(self) -> None:
         """Called (from the event loop) once a deferred engine start is done."""

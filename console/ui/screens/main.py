@@ -3,6 +3,7 @@ snapshot. It holds no state of its own beyond the last snapshot's rendering."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -52,8 +53,12 @@ class MainScreen(Screen[None]):
         low_bandwidth: bool,
         chart_interval_s: float = CHART_INTERVAL_S,
         stale_after_s: float = STALE_AFTER_S,
+        on_mounted: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
+        self._on_mounted = on_mounted
+        """Called once the widgets exist, before the first paint: the first frame
+        already shows the engine's snapshot."""
         self.low_bandwidth = low_bandwidth
         self.chart_interval_s = chart_interval_s
         self.waiting: str | None = None
@@ -88,6 +93,8 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.set_class(self.low_bandwidth, "-low-bandwidth")
         self.query_one(TrafficSlider).focus()
+        if self._on_mounted is not None:
+            self._on_mounted()
 
     def set_low_bandwidth(self, on: bool) -> None:
         """Switch between charts and numbers-with-sparklines."""

@@ -244,6 +244,9 @@ class Config(_Section):
     state_dir: str | None = None
     router: RouterConfig = RouterConfig()
     plan: PlanConfig = PlanConfig()
+    guide_gates: bool = True
+    """Start from the guide's six gates: a [gates.NAME] section overrides the fields
+    it names or adds a gate. False: exactly the gates defined here."""
     gates: dict[str, GateConfig] = Field(default_factory=default_gates)
     metrics: MetricsConfig = MetricsConfig()
     probes: ProbesConfig = ProbesConfig()
@@ -252,6 +255,25 @@ class Config(_Section):
     notify: NotifyConfig = NotifyConfig()
     rollback: RollbackConfig = RollbackConfig()
     access_request: AccessRequestConfig = AccessRequestConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_gates(cls, data: Any) -> Any:
+        # A [gates.NAME] section overrides fields of that default gate; the other
+        # gates keep the guide's targets. Dropping one takes `enabled = false`.
+        if not isinstance(data, dict) or not isinstance(data.get("gates"), dict):
+            return data
+        if data.get("guide_gates") is False:
+            return data
+        merged: dict[str, Any] = {n: g.model_dump() for n, g in default_gates().items()}
+        for name, fields in data["gates"].items():
+            if isinstance(fields, GateConfig):
+                fields = fields.model_dump()
+            if name in merged and isinstance(fields, dict):
+                merged[name] = {**merged[name], **fields}
+            else:
+                merged[name] = fields
+        return {**data, "gates": merged}
 
     @field_validator("format_version")
     @classmethod

@@ -131,3 +131,40 @@ def test_probe_deadline_must_fit_in_its_interval() -> None:
     assert "deadline_s (3) must be shorter than interval_s (2)" in str(err.value)
     # The hint of a multi-line config error stands on a line of its own.
     assert str(err.value).splitlines()[-1].startswith("Fix the keys above")
+
+
+def test_a_gate_section_overrides_only_the_fields_it_names() -> None:
+    envs = {"prod": {"base_url": "http://127.0.0.1:1", "ws_url": "ws://127.0.0.1:1"}}
+    config = parse_config(
+        {
+            "environments": envs,
+            "gates": {
+                "auth_success": {"window_s": 30},
+                "ws_stability": {"enabled": False},
+                "api_latency": {"metric": "api_p95_s", "op": "<", "threshold": 1.5},
+            },
+        }
+    )
+    assert sorted(config.gates) == [
+        "api_latency",
+        "auth_errors",
+        "auth_latency",
+        "auth_success",
+        "payment_success",
+        "uptime",
+        "ws_stability",
+    ]
+    assert config.gates["auth_success"].window_s == 30
+    assert config.gates["auth_success"].threshold == 99.5
+    assert config.gates["auth_success"].metric == "auth_success_pct"
+    assert config.gates["ws_stability"].enabled is False
+    assert config.gates["api_latency"].threshold == 1.5
+
+
+def test_a_new_gate_must_name_its_metric_op_and_threshold() -> None:
+    from console.errors import ConfigError
+
+    envs = {"prod": {"base_url": "http://127.0.0.1:1", "ws_url": "ws://127.0.0.1:1"}}
+    with pytest.raises(ConfigError) as err:
+        parse_config({"environments": envs, "gates": {"mine": {"window_s": 5}}})
+    assert "gates.mine.metric: Field required" in str(err.value)

@@ -74,6 +74,7 @@ def make_config(state_dir: Path, **overrides: Any) -> Config:
         },
         "state_dir": str(state_dir),
         "plan": {"levels": [5, 10, 25, 50, 100], "hold_s": 0.2, "warmup_s": 0},
+        "guide_gates": False,
         "gates": {
             "auth_success": {
                 "metric": "auth_success_pct",

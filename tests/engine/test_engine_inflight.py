@@ -79,6 +79,7 @@ class StampedGauge:
 def sim_config(sim: Simulator, state: Path, grace_s: float) -> Config:
     base = demo_config(sim.dev_url, sim.prod_url, sim.metrics_url, state)
     data = base.model_dump()
+    data["guide_gates"] = False
     data["gates"] = {}  # no automatic rollback: the test rolls back itself
     data["plan"] = {"levels": [50, 100], "hold_s": 60, "warmup_s": 0}
     data["metrics"].update(interval_s=0.25, timeout_s=0.5, stale_after_s=2.0)
@@ -198,6 +199,7 @@ def local_engine(tmp_path: Path, metrics_url: str, grace_s: float) -> Engine:
     url = "http://127.0.0.1:9"
     base = demo_config(url, url, metrics_url, tmp_path / "state")
     data = base.model_dump()
+    data["guide_gates"] = False
     data["gates"] = {}
     data["metrics"].update(interval_s=0.25, timeout_s=0.5, stale_after_s=10.0)
     data["rollback"]["inflight_grace_s"] = grace_s

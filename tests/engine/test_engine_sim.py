@@ -35,6 +35,7 @@ async def test_fault_in_prod_rolls_back_automatically(tmp_path: Path) -> None:
     async with Simulator(routing_file=routing, rate=60, seed=3) as sim:
         base = demo_config(sim.dev_url, sim.prod_url, sim.metrics_url, tmp_path)
         data = base.model_dump()
+        data["guide_gates"] = False
         data["gates"] = {
             "auth_success": {"metric": "auth_success_pct", "op": ">",
                              "threshold": 99.5, **QUICK},

@@ -36,6 +36,7 @@ async def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
 def quick_config(sim: Simulator, state: Path) -> Config:
     data = demo_config(sim.dev_url, sim.prod_url, sim.metrics_url, state).model_dump()
     quick = {"window_s": 2.0, "interval_s": 0.25, "breaches": 2, "min_samples": 3}
+    data["guide_gates"] = False
     data["gates"] = {
         "auth_success": {"metric": "auth_success_pct", "op": ">", "threshold": 99.5,
                          **quick},

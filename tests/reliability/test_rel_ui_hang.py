@@ -34,6 +34,7 @@ async def test_rollback_key_lands_while_prod_hangs(tmp_path: Path) -> None:
         # Failing /health would breach uptime within seconds and roll back before
         # the key is pressed: this test is about the key.
         del data["gates"]["uptime"]
+        data["guide_gates"] = False
         config = parse_config(data, "ui under a hang")
         engine = build_engine(
             config,

@@ -185,6 +185,7 @@ async def test_engine_rollback_drains_cuts_sessions_and_sees_drift(
         {
             "environments": {"dev": env, "prod": {**env, "production": True}},
             "state_dir": str(tmp_path / "state"),
+            "guide_gates": False,
             "gates": {},
             "rollback": {"inflight_grace_s": 5},
         }

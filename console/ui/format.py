@@ -43,6 +43,19 @@ def duration(seconds: float | None, *, coarse: bool = False) -> str:
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
+COARSE_STEP_S = 5
+"""On a slow link, a countdown under a minute moves in steps of this many seconds."""
+
+
+def countdown(seconds: float | None, *, coarse: bool = False) -> str:
+    """Time left, as :func:`duration`; ``coarse`` (low bandwidth) shows minutes
+    and, in the last minute, 5-second steps rounded up ('25s' for 21-25 s), so
+    the status line is not re-sent every second."""
+    if coarse and seconds is not None and is_number(seconds) and 0 < seconds < 60:
+        seconds = math.ceil(seconds / COARSE_STEP_S) * COARSE_STEP_S
+    return duration(seconds, coarse=coarse)
+
+
 def freshness(at: float | None, now: float) -> str:
     """How old a reading is, in steps ('<10s', '<1m', '12m ago'), so that a
     line showing it changes when the reading ages, not every second."""

@@ -104,3 +104,43 @@ async def test_chart_redraw_repaints_only_lines_that_differ() -> None:
         await pilot.pause()
         assert chart.draws == 4
         assert 0 < chart.repainted_lines - with_data < 8
+
+
+def test_coarse_countdown_moves_in_five_second_steps() -> None:
+    assert [fmt.countdown(s, coarse=True) for s in (24.2, 21.0, 20.0, 3.0)] == [
+        "25s",
+        "25s",
+        "20s",
+        "5s",
+    ]
+    assert fmt.countdown(24.2) == "24s"
+    assert fmt.countdown(723, coarse=True) == "12m"
+    assert fmt.countdown(None, coarse=True) == "–"
+
+
+async def test_low_bandwidth_gates_redraw_numbers_rarely_verdicts_at_once() -> None:
+    from dataclasses import replace
+
+    from ui_fake_engine import make_snapshot
+
+    from console.engine.model import Verdict
+    from console.ui.widgets.gate_table import GateTable
+
+    class Gates(App[None]):
+        def compose(self) -> ComposeResult:
+            yield GateTable()
+
+    app = Gates()
+    async with app.run_test(size=(80, 10)) as pilot:
+        table = app.query_one(GateTable)
+        snap = make_snapshot()
+        table.show(snap, values_every_s=60.0)
+        await pilot.pause()
+        start = table.repainted_lines
+        first = snap.gates[0]
+        moved = replace(first, why=first.why.replace("over", "OVER"))
+        table.show(replace(snap, gates=(moved, *snap.gates[1:])), values_every_s=60)
+        assert table.repainted_lines == start  # only a number moved: later
+        breach = replace(first, verdict=Verdict.BREACH, consecutive_breaches=1)
+        table.show(replace(snap, gates=(breach, *snap.gates[1:])), values_every_s=60)
+        assert table.repainted_lines == start + 1  # a verdict: at once, one line

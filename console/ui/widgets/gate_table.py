@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import time
+
 from textual.content import Content
 
 from console.engine.model import GateResult, Snapshot, Verdict
@@ -51,9 +54,22 @@ class GateTable(QuietStatic):
     }
     """
 
-    def show(self, snap: Snapshot) -> None:
-        """Re-render from a snapshot."""
+    _verdicts: object = None
+    _values_at = -math.inf
+
+    def show(self, snap: Snapshot, *, values_every_s: float = 0.0) -> None:
+        """Re-render from a snapshot. ``values_every_s`` (low bandwidth): while no
+        verdict or streak changes, the numbers are redrawn at most this often; a
+        verdict change is drawn at once."""
         if not snap.gates:
+            self._verdicts = None
             self.set_content("gates: none evaluated yet (INSUFFICIENT DATA)")
             return
+        verdicts = tuple(
+            (g.name, g.verdict, g.consecutive_breaches) for g in snap.gates
+        )
+        now = time.monotonic()
+        if verdicts == self._verdicts and now - self._values_at < values_every_s:
+            return
+        self._verdicts, self._values_at = verdicts, now
         self.set_content(Content("\n").join(gate_line(g) for g in snap.gates))

@@ -33,7 +33,7 @@ def _line1(
     if snap.production:
         env += " (production)" if short < 3 else " (prod)"
     hold = fmt.hold_left(snap, now)
-    left = fmt.duration(hold, coarse=coarse)
+    left = fmt.countdown(hold, coarse=coarse)
     hold_txt = f"hold {left}" if hold is not None else snap.phase.value
     if snap.phase is Phase.PAUSED:
         hold_txt = f"PAUSED, {left} left" if short < 1 else f"PAUSED {left}"

@@ -19,7 +19,7 @@ def tiny_content(snap: Snapshot | None, now: float, *, coarse: bool = False) -> 
         Content.assemble((snap.env.upper(), "bold"), f" {fmt.pct(snap.traffic_pct)}"),
         Content(f"{fmt.stage_text(snap)} {snap.phase.value}"),
         Content.styled(fmt.verdict_text(snap), "bold reverse"),
-        Content(f"hold {fmt.duration(fmt.hold_left(snap, now), coarse=coarse)}"),
+        Content(f"hold {fmt.countdown(fmt.hold_left(snap, now), coarse=coarse)}"),
         Content(f"not passing: {', '.join(failing) or 'none'}"),
         Content(snap.role.value),
         Content.assemble((f"{ROLLBACK_LABEL} = ROLL BACK", "bold $error")),

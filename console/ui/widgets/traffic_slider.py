@@ -140,7 +140,7 @@ class TrafficSlider(Widget, can_focus=True):
 
 def foot_content(snap: Snapshot, now: float, *, coarse: bool = False) -> Content:
     """'hold 12m03s  auto-rollback ≤ 44s': the two clocks that matter here."""
-    left = fmt.duration(fmt.hold_left(snap, now), coarse=coarse)
+    left = fmt.countdown(fmt.hold_left(snap, now), coarse=coarse)
     worst = fmt.duration(snap.worst_case_rollback_s)
     return Content.assemble(f"hold {left}", (f"  auto-rollback ≤ {worst}", "dim"))
 

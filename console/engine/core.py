@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from console.config import Config
+from console.credentials.masking import redact
 from console.engine import gates as gatemath
 from console.engine.journal import Journal, JournalError
 from console.engine.lease import Lease
@@ -117,6 +118,14 @@ class SlotQueue:
         self._event.set()
 
 
+def clean_text(text: str) -> str:
+    """Free text a person typed (a reason, a name), with every secret masked.
+
+    The engine's one boundary for typed text: every action redacts its ``who`` and
+    ``reason`` here, before anything is stored, logged, shown or sent."""
+    return redact(text)
+
+
 def pct_text(value: float | None) -> str:
     """A share for messages: "5%", or "?" when unknown."""
     return "?" if value is None else f"{value:g}%"
@@ -154,7 +163,7 @@ class EngineCore:
         self.config = config
         self.paths = paths
         self.router = router
-        self.who = who or default_who()
+        self.who = clean_text(who or default_who())
         self.metrics = metrics
         self.monitors = monitors
         self.checklist = checklist

@@ -466,5 +466,5 @@ class Engine(RollbackRunbook, PlanActions):
     async def _notify_drift(self, msg: str) -> None:
         assert self.notifier is not None
         await self.notifier.send(
-            f"boop-console: routing drift on {self.config.target}", msg
+            f"boop-console: routing drift on {self.config.target}", msg, "warning"
         )

@@ -36,6 +36,16 @@ def _load_apprise(urls: Sequence[str]) -> tuple[Any, str | None]:
     return apobj, None
 
 
+KINDS = ("info", "success", "warning", "failure")
+
+
+def _notify_type(kind: str) -> Any:
+    """apprise's NotifyType for ``kind`` (unknown kinds are info)."""
+    from apprise import NotifyType
+
+    return NotifyType(kind if kind in KINDS else "info")
+
+
 class AppriseNotifier:
     """Sends one message to every apprise URL of ``notify.urls``."""
 
@@ -46,8 +56,9 @@ class AppriseNotifier:
     def _build(self) -> tuple[Any, str | None]:
         return _load_apprise(self.urls)
 
-    async def send(self, title: str, body: str) -> str | None:
-        """Send; returns None on success or a one-line problem (no URL secrets)."""
+    async def send(self, title: str, body: str, kind: str = "info") -> str | None:
+        """Send with severity ``kind`` ("info", "success", "warning", "failure");
+        returns None on success or a one-line problem (no URL secrets)."""
         if not self.urls:
             return "no notify.urls configured"
         apobj, rejected = await asyncio.to_thread(self._build)
@@ -55,7 +66,9 @@ class AppriseNotifier:
             return f"apprise rejected the URL {redact_url(rejected)}"
         try:
             async with asyncio.timeout(self.timeout_s):
-                ok = await apobj.async_notify(body=body, title=title)
+                ok = await apobj.async_notify(
+                    body=body, title=title, notify_type=_notify_type(kind)
+                )
         except TimeoutError:
             return f"notification not confirmed within {self.timeout_s:g} s"
         except Exception as exc:  # apprise plugins raise anything; never fail rollback

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from console.engine.core import EngineCore, duration_text, pct_text
+from console.engine.core import EngineCore, clean_text, duration_text, pct_text
 from console.engine.model import (
     ActionResult,
     ShiftPreview,
@@ -88,6 +88,7 @@ class PlanActions(EngineCore):
 
         ``note`` is added to the journal entry (the CLI notes "no driver" when
         nothing will watch the gates after it exits)."""
+        who, reason = clean_text(who), clean_text(reason)
         if not reason.strip():
             return ActionResult(False, "A reason is required to change traffic.")
         if not 0 <= to_pct <= 100:
@@ -158,6 +159,7 @@ class PlanActions(EngineCore):
 
     async def hold(self, *, who: str, reason: str) -> ActionResult:
         """Stop the hold clock (promotion waits; gates and rollback go on)."""
+        who, reason = clean_text(who), clean_text(reason)
         if (refusal := self._refusal_for_role()) is not None:
             return ActionResult(False, refusal)
         st = self.state
@@ -173,6 +175,7 @@ class PlanActions(EngineCore):
 
     async def resume(self, *, who: str, reason: str) -> ActionResult:
         """Restart the hold clock where it stopped."""
+        who, reason = clean_text(who), clean_text(reason)
         if (refusal := self._refusal_for_role()) is not None:
             return ActionResult(False, refusal)
         st = self.state
@@ -189,6 +192,7 @@ class PlanActions(EngineCore):
         self, seconds: float, *, who: str, reason: str
     ) -> ActionResult:
         """Add ``seconds`` to the current hold."""
+        who, reason = clean_text(who), clean_text(reason)
         if (refusal := self._refusal_for_role()) is not None:
             return ActionResult(False, refusal)
         if seconds <= 0:
@@ -205,6 +209,7 @@ class PlanActions(EngineCore):
 
     async def rearm(self, *, who: str, reason: str) -> ActionResult:
         """Lift the sticky rollback (traffic stays at 0%); needs a reason."""
+        who, reason = clean_text(who), clean_text(reason)
         if not reason.strip():
             return ActionResult(False, "A reason is required to re-arm.")
         if (refusal := self._refusal_for_role()) is not None:
@@ -220,6 +225,18 @@ class PlanActions(EngineCore):
             except (ConsoleError, TimeoutError) as exc:
                 return ActionResult(False, f"Router write failed: {exc}")
             self._observe_router(rs)
+            if rs.effective_pct != 0:
+                # The freeze stays: re-arming over traffic the router still
+                # sends to BOOP would hide a rollback that did not take.
+                msg = (
+                    f"Not re-armed: the router reads {pct_text(rs.effective_pct)} "
+                    f"after writing 0% ({rs.detail or rs.error or 'no detail'}). "
+                    "Set the router to 0% by hand, check it with "
+                    "`boop-console status`, then re-arm."
+                )
+                await self._record("rearm refused", f"{reason}: {msg}", who=who)
+                self._publish(force=True)
+                return ActionResult(False, msg)
             before = self._position()
             clear_marker(self.paths.rollback_marker)
             self.state = CutoverState(
@@ -231,4 +248,8 @@ class PlanActions(EngineCore):
                 "rearm", reason, who=who, before=before, after=self._position()
             )
             self._publish(force=True)
-            return ActionResult(True, "Re-armed at 0%: the plan starts again.")
+            return ActionResult(
+                True,
+                f"Re-armed: the router reads {pct_text(rs.effective_pct)} "
+                f"({rs.detail}); the plan starts again.",
+            )

@@ -77,8 +77,10 @@ class InFlightGauge(Protocol):
 
 
 class Notifier(Protocol):
-    async def send(self, title: str, body: str) -> str | None:
-        """Send to every configured target; returns a problem or None."""
+    async def send(self, title: str, body: str, kind: str = "info") -> str | None:
+        """Send to every configured target; returns a problem or None.
+
+        ``kind`` is the severity: "info", "success", "warning" or "failure"."""
         ...
 
 

@@ -18,12 +18,14 @@ from console.engine.core import (
     STEP_NAMES,
     STOP_ATTEMPTS,
     EngineCore,
+    clean_text,
     pct_text,
 )
 from console.engine.evidence import write_bundle
 from console.engine.journal import JournalError
 from console.engine.model import (
     ActionResult,
+    Phase,
     RollbackStep,
 )
 from console.engine.ports import (
@@ -46,6 +48,9 @@ METRICS_WAIT_S = 2.0
 never past the grace) while the in-flight count is unknown: metrics may be what
 failed."""
 CANCEL_DEADLINE_S = 5.0
+BEFORE_READ_S = 0.1
+"""A rollback whose router was not read yet (the CLI) reads it this long at most
+before step 1, for the evidence's "before"; then it records "unknown"."""
 CANNOT_CANCEL = (
     " (the vendor application finishes or times them out; "
     "the console cannot cancel them)"
@@ -81,7 +86,8 @@ class RollbackRunbook(EngineCore):
 
     async def rollback(self, *, who: str, reason: str = "") -> ActionResult:
         """Roll back now: one call, no typing, from any instance, in any state."""
-        reason = reason.strip() or "manual rollback (no reason given)"
+        who = clean_text(who)
+        reason = clean_text(reason.strip()) or "manual rollback (no reason given)"
         if self._rolling_back:
             return ActionResult(True, "A rollback is already running.")
         last = self.router_state
@@ -114,6 +120,19 @@ class RollbackRunbook(EngineCore):
             who=who, reason=reason, before_pct=last.effective_pct
         )
 
+    async def _quick_read(self) -> float | str:
+        """The router's share for the evidence, or "unknown" after
+        :data:`BEFORE_READ_S`: step 1 never waits longer than that for it."""
+        try:
+            async with asyncio.timeout(BEFORE_READ_S):
+                rs = await self.router.read()
+        except Exception as exc:  # any failure: the rollback goes on regardless
+            log.info("router not read before the rollback: %s", type(exc).__name__)
+            return "unknown"
+        if rs.effective_pct is None:
+            return "unknown"
+        return float(rs.effective_pct)
+
     def _set_step(self, i: int, status: str, started: float, detail: str = "") -> None:
         duration = None if status == "running" else time.perf_counter() - started
         self._steps[i] = RollbackStep(STEP_NAMES[i], status, duration, detail)
@@ -123,9 +142,18 @@ class RollbackRunbook(EngineCore):
         self, *, who: str, reason: str, before_pct: float | None
     ) -> ActionResult:
         t0 = time.perf_counter()
+        # Every path in (automatic, interrupted, manual) is masked before the
+        # marker, the journal, the evidence and the notification see it.
+        who, reason = clean_text(who), clean_text(reason)
+        # The evidence's "before": the phase before the rollback began, and the
+        # router's share (one short read if it was not read yet: the CLI).
+        before = self._position()
+        if before["effective_pct"] is None:
+            before["effective_pct"] = await self._quick_read()
+            if before_pct is None and isinstance(before["effective_pct"], float):
+                before_pct = before["effective_pct"]
         self._rolling_back = True
         self._steps = [RollbackStep(n, "pending") for n in STEP_NAMES]
-        before = self._position()
         marker = RollbackMarker(
             "in_progress",
             self.clock(),
@@ -229,15 +257,15 @@ class RollbackRunbook(EngineCore):
             self._warnings["marker"] = f"rollback marker not written: {exc}"
         await asyncio.to_thread(self._save)
         self._set_step(3, "done" if freeze_ok else "failed", s, "sticky until re-armed")
-        await self._record(
-            "rollback", reason, who=who, before=before, after=self._position()
-        )
+        # Frozen now; the phase reads "rolling back" until the runbook ends.
+        after = {**self._position(), "phase": str(Phase.ROLLED_BACK)}
+        await self._record("rollback", reason, who=who, before=before, after=after)
 
         # 5. Preserve data.
         s = time.perf_counter()
         self._set_step(4, "running", s)
         try:
-            bundle = self._collect_evidence(who, reason, before)
+            bundle = self._collect_evidence(who, reason, before, after)
             path = await asyncio.to_thread(write_bundle, **bundle)
             st.evidence_path = str(path)
             await asyncio.to_thread(self._save)
@@ -248,7 +276,7 @@ class RollbackRunbook(EngineCore):
 
         # 6. Notify in the background, bounded by notify.timeout_s.
         self._set_step(5, "running", time.perf_counter())
-        self._spawn(self._notify_step(who, reason))
+        self._spawn(self._notify_step(who, reason, ok))
         log.info("rollback by %s: %s (ok=%s)", who, reason, ok)
         return ok
 
@@ -365,7 +393,11 @@ class RollbackRunbook(EngineCore):
         return count, age <= elapsed
 
     def _collect_evidence(
-        self, who: str, reason: str, before: dict[str, Any]
+        self,
+        who: str,
+        reason: str,
+        before: dict[str, Any],
+        after: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Everything for the bundle, gathered on the loop (the stores are not
         thread-safe); only the file writing goes to a thread."""
@@ -394,18 +426,37 @@ class RollbackRunbook(EngineCore):
             "journal": journal,
             "series": series,
             "probe_log": list(self.monitors.probe_log()) if self.monitors else [],
-            "routing": {"before": before, "after": self._position()},
+            "routing": {"before": before, "after": after or self._position()},
             "config": self.config,
         }
 
-    async def _notify_step(self, who: str, reason: str) -> None:
+    def rollback_message(self, who: str, reason: str, ok: bool) -> tuple[str, str]:
+        """The notification's title and body: a failed rollback says so, which
+        step failed, the router's effective share and what to do."""
+        env = self.config.target
+        if ok:
+            return f"boop-console: rolled back {env} to 0%", f"{reason} (by {who})"
+        failed = [s for s in self._steps[:5] if s.status == "failed"]
+        first = failed[0].name if failed else "unknown step"
+        steps = "; ".join(f"{s.name}: {s.detail}" for s in failed)
+        share = pct_text(self.router_state.effective_pct)
+        title = f"boop-console: rollback of {env} FAILED ({first})"
+        body = (
+            f"Rollback FAILED at {first}; the router reads {share} BOOP traffic. "
+            f"{steps}. Set the router to 0% by hand ({self.router.describe()}) "
+            "and run `boop-console rollback` again. "
+            f"Reason: {reason} (by {who})"
+        )
+        return title, body
+
+    async def _notify_step(self, who: str, reason: str, ok: bool = True) -> None:
         s = time.perf_counter()
         if self.notifier is None:
             self._set_step(5, "skipped", s, "no notify.urls configured")
             return
-        env = self.config.target
+        title, body = self.rollback_message(who, reason, ok)
         problem = await self.notifier.send(
-            f"boop-console: rolled back {env} to 0%", f"{reason} (by {who})"
+            title, clean_text(body), "warning" if ok else "failure"
         )
         self._set_step(5, "failed" if problem else "done", s, problem or "sent")
 
@@ -429,7 +480,9 @@ class RollbackRunbook(EngineCore):
         (observers; the driver's :meth:`_adopt_marker` also saves and records)."""
         st = self.state
         st.rolled_back, st.rolled_back_at = True, marker.at
-        st.rolled_back_reason, st.rolled_back_by = marker.reason, marker.who
+        # A marker from an older version may hold unmasked text.
+        st.rolled_back_reason = clean_text(marker.reason)
+        st.rolled_back_by = clean_text(marker.who)
         st.stage, st.requested_pct = -1, 0.0
         st.hold_started_at = st.paused_at = st.level_changed_at = None
         st.paused_total_s = st.extra_hold_s = 0.0

@@ -5,6 +5,7 @@
     creds delete ENV
     creds check ENV [--yes]
     creds request-access [--output FILE]
+    creds set-secret NAME [--stdin]   (e.g. the webhook router's auth_secret)
 
 Values are read without echo (getpass) or, with --stdin, as two lines (vendor id,
 then API key) for scripts. Nothing prints a secret in full.
@@ -129,6 +130,31 @@ def cmd_set(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     where = make_store(config).set(args.env, vendor_id, api_key, where=args.where)
     print(f"Stored credentials for {args.env} in {where}.")
+    return EXIT_OK
+
+
+def cmd_set_secret(args: argparse.Namespace) -> int:
+    """Store a named secret (e.g. router.webhook.auth_secret) in the keyring item
+    'secret/<NAME>' of [credentials] service, where the router looks for it."""
+    from console.credentials.keyring_store import KeyringStore
+    from console.routing.webhook import SECRET_KEYRING_PREFIX, secret_env_var
+
+    config = load_cli_config(args)
+    if args.stdin:
+        lines = sys.stdin.read().splitlines()
+        value = lines[0].strip() if lines else ""
+    else:
+        value = getpass.getpass(f"Value of secret {args.name} (not echoed): ").strip()
+    if not value:
+        print("creds set-secret: empty value; nothing was stored.", file=sys.stderr)
+        return EXIT_USAGE
+    cc = config.credentials
+    item = SECRET_KEYRING_PREFIX + args.name
+    KeyringStore(cc.service, cc.keyring_timeout_s).set(item, value)
+    print(
+        f"Stored secret {args.name} in the keyring ({cc.service}/{item}); "
+        f"{secret_env_var(args.name)}, when set, takes precedence."
+    )
     return EXIT_OK
 
 
@@ -321,6 +347,15 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--stdin", action="store_true", help="read two lines: id, key")
     p.add_argument("--where", choices=("auto", "keyring", "file"), default="auto")
     p.set_defaults(func=cmd_set)
+
+    p = csub.add_parser(
+        "set-secret",
+        help="store a named secret (e.g. the webhook router's auth_secret) in the "
+        "keyring (asked without echo)",
+    )
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--stdin", action="store_true", help="read the value as one line")
+    p.set_defaults(func=cmd_set_secret)
 
     p = csub.add_parser("show", help="masked credentials, source and age")
     p.add_argument("envs", nargs="*", metavar="ENV")

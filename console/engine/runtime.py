@@ -47,7 +47,11 @@ from console.locations import StatePaths
 from console.metrics.base import MetricsSource
 from console.routing import build_router
 from console.routing.base import Router
-from console.routing.webhook import SecretLookup
+from console.routing.webhook import (
+    SECRET_KEYRING_PREFIX,
+    SecretLookup,
+    secret_env_var,
+)
 
 log = logging.getLogger("console.engine")
 
@@ -634,6 +638,43 @@ class MetricsInFlight:
         return 0
 
 
+def named_secret_lookup(
+    config: Config, *, keyring_store: Any | None = None
+) -> SecretLookup:
+    """Find a named secret (the webhook router's ``auth_secret``): the environment
+    variable BOOP_CONSOLE_SECRET_<NAME> first, else the keyring item
+    ``secret/<name>`` in ``[credentials] service`` (time-bounded). A value found
+    is kept for the process: rollback must not wait on the keyring twice."""
+    found: dict[str, str] = {}
+
+    def lookup(name: str) -> str | None:
+        import os
+
+        from console.credentials.masking import register_secret
+
+        if name in found:
+            return found[name]
+        value = os.environ.get(secret_env_var(name)) or None
+        if value is None:
+            store = keyring_store
+            if store is None:
+                from console.credentials.keyring_store import KeyringStore
+
+                cc = config.credentials
+                store = KeyringStore(cc.service, cc.keyring_timeout_s)
+            try:
+                value = store.get(SECRET_KEYRING_PREFIX + name) or None
+            except ConsoleError as exc:
+                log.warning("secret %r not read from the keyring: %s", name, exc)
+                value = None
+        if value is not None:
+            register_secret(value)  # never shown in a log line or message
+            found[name] = value
+        return value
+
+    return lookup
+
+
 def build_engine(
     config: Config,
     *,
@@ -664,7 +705,9 @@ def build_engine(
     flight from ``concurrent_users`` (:class:`MetricsInFlight`).
     """
     paths = state_paths or StatePaths(config.state_path())
-    router = router or build_router(config, paths, secret_lookup)
+    if router is None:
+        lookup = secret_lookup or named_secret_lookup(config)
+        router = build_router(config, paths, lookup)
     if notifier is None and config.notify.urls:
         notifier = AppriseNotifier(config.notify.urls, config.notify.timeout_s)
     runtime_checklist: RuntimeChecklist | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +25,26 @@ from console.routing.base import RouterState
 log = logging.getLogger("console.routing")
 
 SecretLookup = Callable[[str], str | None]
+
+SECRET_ENV_PREFIX = "BOOP_CONSOLE_SECRET_"
+SECRET_KEYRING_PREFIX = "secret/"
+"""A named secret lives in the environment variable BOOP_CONSOLE_SECRET_<NAME>
+(checked first), else in the keyring item ``secret/<name>`` of the credential
+store's service (``[credentials] service``)."""
+
+
+def secret_env_var(name: str) -> str:
+    """The environment variable holding secret ``name``: BOOP_CONSOLE_SECRET_<NAME>,
+    upper case, every character other than a letter or digit as ``_``."""
+    return SECRET_ENV_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+def secret_hint(name: str) -> str:
+    """Where to put secret ``name`` so that the console finds it."""
+    return (
+        f"Store it with `boop-console creds set-secret {name}` (keyring item "
+        f"'{SECRET_KEYRING_PREFIX}{name}'), or export {secret_env_var(name)}."
+    )
 
 
 def _safe_url(url: str) -> str:
@@ -73,7 +94,7 @@ class WebhookRouter:
             if not value:
                 raise RouterError(
                     f"The webhook router needs the secret {name!r}, which is not set.",
-                    hint=f"Store it with `boop-console creds set {name}`.",
+                    hint=secret_hint(name),
                 )
             headers[self.config.auth_header] = value
         return headers

@@ -24,7 +24,14 @@ from console.locations import default_state_dir
 log = logging.getLogger("console.sim")
 
 
-def state_file() -> Path:
+def state_file(args: argparse.Namespace | None = None) -> Path:
+    """Where the running simulator's ``sim.json`` is: the state directory of the
+    config given with ``--config`` (its ``state_dir``), else the default one."""
+    config_path = getattr(args, "config", None) if args is not None else None
+    if config_path:
+        from console.config import load_config
+
+        return load_config(Path(config_path).expanduser()).state_path() / "sim.json"
     return default_state_dir() / "sim.json"
 
 
@@ -140,7 +147,7 @@ async def _serve(args: argparse.Namespace) -> int:
     if getattr(args, "watch_parent", False):
         watcher = asyncio.create_task(_watch_parent(stop))
     await sim.start()
-    path = state_file()
+    path = state_file(args)
     try:
         with contextlib.suppress(OSError):
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -229,13 +236,14 @@ async def _watch_parent(stop: asyncio.Event) -> None:
 def _admin_url(args: argparse.Namespace) -> str:
     if args.admin:
         return str(args.admin).rstrip("/")
-    path = state_file()
+    path = state_file(args)
     try:
         return str(json.loads(path.read_text())["admin_url"])
     except (OSError, ValueError, KeyError):
         raise SimulatorError(
-            f"no running simulator found ({path} missing or unreadable)",
-            hint="Start one with `boop-console sim`, or pass --admin URL.",
+            f"no running simulator found: looked for {path} (missing or unreadable)",
+            hint="Start one with `boop-console sim` (with the same --config), or "
+            "pass --admin URL.",
         ) from None
 
 

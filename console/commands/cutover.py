@@ -37,6 +37,10 @@ STATUS_EPILOG = (
     "without a driver they are INSUFFICIENT DATA."
 )
 VERDICT_MAX_AGE_S = 60.0
+PROBES_NOTE = (
+    "not probed: only the driver (boop-console run or guard) probes; "
+    "see the driver's screen or its console.log"
+)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -87,7 +91,7 @@ def _report(result: ActionResult) -> int:
         print(result.message, file=stream)
     if result.ok:
         return EXIT_OK
-    if result.message.startswith(("Router write failed", "Requested ")):
+    if result.message.startswith(("Router write failed", "Requested ", "Not re-armed")):
         return EXIT_FAILED
     return EXIT_REFUSED
 
@@ -102,6 +106,12 @@ def _snapshot_json(snap: Snapshot) -> dict[str, Any]:
     doc.pop("series", None)
     doc["traffic_pct"] = snap.traffic_pct
     out: dict[str, Any] = json.loads(json.dumps(doc, default=str))
+    # This one-shot command builds no probes: an empty list would read as
+    # "nothing wrong", so say that only the driver knows.
+    for key in ("health", "streams", "credentials"):
+        if not out.get(key):
+            out[key] = None
+            out[f"{key}_note"] = PROBES_NOTE
     return out
 
 
@@ -214,6 +224,9 @@ def cmd_rearm(args: argparse.Namespace) -> int:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     async def act(engine: Engine) -> int:
+        # The running driver's saved verdicts go into the journal and evidence
+        # (already in memory: this costs step 1 nothing).
+        engine.adopt_driver_verdicts(VERDICT_MAX_AGE_S)
         result = await engine.rollback(who=_who(engine), reason=args.reason or "")
         await engine.settle()
         for step in engine.snapshot().rollback_steps:

@@ -48,9 +48,6 @@ METRICS_WAIT_S = 2.0
 never past the grace) while the in-flight count is unknown: metrics may be what
 failed."""
 CANCEL_DEADLINE_S = 5.0
-BEFORE_READ_S = 0.1
-"""A rollback whose router was not read yet (the CLI) reads it this long at most
-before step 1, for the evidence's "before"; then it records "unknown"."""
 CANNOT_CANCEL = (
     " (the vendor application finishes or times them out; "
     "the console cannot cancel them)"
@@ -120,19 +117,6 @@ class RollbackRunbook(EngineCore):
             who=who, reason=reason, before_pct=last.effective_pct
         )
 
-    async def _quick_read(self) -> float | str:
-        """The router's share for the evidence, or "unknown" after
-        :data:`BEFORE_READ_S`: step 1 never waits longer than that for it."""
-        try:
-            async with asyncio.timeout(BEFORE_READ_S):
-                rs = await self.router.read()
-        except Exception as exc:  # any failure: the rollback goes on regardless
-            log.info("router not read before the rollback: %s", type(exc).__name__)
-            return "unknown"
-        if rs.effective_pct is None:
-            return "unknown"
-        return float(rs.effective_pct)
-
     def _set_step(self, i: int, status: str, started: float, detail: str = "") -> None:
         duration = None if status == "running" else time.perf_counter() - started
         self._steps[i] = RollbackStep(STEP_NAMES[i], status, duration, detail)
@@ -146,12 +130,12 @@ class RollbackRunbook(EngineCore):
         # marker, the journal, the evidence and the notification see it.
         who, reason = clean_text(who), clean_text(reason)
         # The evidence's "before": the phase before the rollback began, and the
-        # router's share (one short read if it was not read yet: the CLI).
+        # router's share as last read. An instance that has not read the router
+        # (the CLI) records "unknown": stopping new traffic is the first thing a
+        # rollback does, so no read comes before the write.
         before = self._position()
         if before["effective_pct"] is None:
-            before["effective_pct"] = await self._quick_read()
-            if before_pct is None and isinstance(before["effective_pct"], float):
-                before_pct = before["effective_pct"]
+            before["effective_pct"] = "unknown"
         self._rolling_back = True
         self._steps = [RollbackStep(n, "pending") for n in STEP_NAMES]
         marker = RollbackMarker(

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from console.cli import main
-from console.engine.model import Role
 from console.engine.notify import AppriseNotifier
 from console.engine.runtime import build_engine, named_secret_lookup
 from console.errors import RouterError
@@ -353,7 +352,9 @@ def test_fx2_cli_rollback_evidence_has_the_phase_share_and_driver_verdicts(
     bundle = next((state / "evidence").iterdir())
     routing = json.loads((bundle / "routing.json").read_text())
     assert routing["before"]["phase"] == "holding"
-    assert routing["before"]["effective_pct"] == 5.0
+    # The CLI had not read the router, and nothing comes before the stop.
+    assert routing["before"]["pct"] == 5.0
+    assert routing["before"]["effective_pct"] == "unknown"
     assert routing["after"]["phase"] == "rolled back"
     summary = json.loads((bundle / "summary.json").read_text())
     if "auth_success" in summary["gates"]:
@@ -361,23 +362,6 @@ def test_fx2_cli_rollback_evidence_has_the_phase_share_and_driver_verdicts(
         assert summary["gates"]["auth_success"]["why"].endswith("(driver)")
     else:  # the default config names its gates otherwise: none is "not evaluated"
         assert all("not evaluated" not in g["why"] for g in summary["gates"].values())
-
-
-async def test_fx2_an_unreadable_router_is_unknown_before_after_100_ms(
-    tmp_path: Path,
-) -> None:
-    class Slow(FileRouter):
-        async def read(self) -> RouterState:
-            await _sleep(5)
-            return RouterState(effective_pct=5.0)
-
-    engine = make_engine(tmp_path)
-    engine.router = Slow(tmp_path / "routing.json")
-    engine.role = Role.DRIVER
-    engine.state.requested_pct, engine.state.stage = 5.0, 0
-    t0 = time.monotonic()
-    before = await engine._quick_read()
-    assert before == "unknown" and time.monotonic() - t0 < 0.5
 
 
 # ------------------------------------------------------- 6 + 7. sim and status

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
 import time
@@ -68,15 +69,24 @@ class ProductionAsker:
                 log.info("production %s not confirmed: the console never started", host)
                 return False
             app.started.wait(_POLL_S)
+        future: concurrent.futures.Future[bool] = concurrent.futures.Future()
+        screen = ConfirmProductionScreen(host)
         try:
-            future = asyncio.run_coroutine_threadsafe(self._ask(app, host), loop)
+            # call_next runs the push inside the app's own context: a coroutine
+            # scheduled on the loop from this thread has no active app, and
+            # composing the dialog there raised NoActiveAppError.
+            loop.call_soon_threadsafe(app.call_next, self._ask, app, screen, future)
         except RuntimeError:  # the loop has closed
             return False
-        return self._wait(future, host)
+        answer = self._wait(future, host)
+        if future.cancelled() or not future.done():  # nobody answered in time
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(app.call_next, self._withdraw, app, screen)
+        return answer
 
     def _wait(self, future: concurrent.futures.Future[bool], host: str) -> bool:
         # Polled rather than one long wait, so that a quit answers at once.
-        deadline = time.monotonic() + self.answer_timeout_s + 1.0
+        deadline = time.monotonic() + self.answer_timeout_s
         while time.monotonic() < deadline and not self._closed.is_set():
             try:
                 return future.result(timeout=_POLL_S)
@@ -88,19 +98,20 @@ class ProductionAsker:
         log.info("production %s not confirmed: no answer", host)
         return False
 
-    async def _ask(self, app: ConsoleApp, host: str) -> bool:
-        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-
+    def _ask(
+        self,
+        app: ConsoleApp,
+        screen: ConfirmProductionScreen,
+        future: concurrent.futures.Future[bool],
+    ) -> None:
         def answered(yes: bool | None) -> None:
-            if not answer.done():
-                answer.set_result(bool(yes))
+            if not future.done():
+                future.set_result(bool(yes))
 
-        screen = ConfirmProductionScreen(host)
         app.push_screen(screen, answered)
-        try:
-            async with asyncio.timeout(self.answer_timeout_s):
-                return await answer
-        except TimeoutError:
-            if screen.is_attached and app.screen is screen:
-                screen.dismiss(False)
-            return False
+
+    @staticmethod
+    def _withdraw(app: ConsoleApp, screen: ConfirmProductionScreen) -> None:
+        """No answer in time: the question goes away (and counts as a no)."""
+        if app.screen is screen:
+            app.pop_screen()

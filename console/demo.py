@@ -9,28 +9,26 @@ this run and held in memory only: the demo never reads or writes the OS keyring.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
-import os
-import selectors
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from console.config import Config, demo_config, dump_toml
 from console.credentials.store import CredentialStore, env_var_names
 from console.errors import SimulatorError
 from console.locations import StatePaths
+from console.sim.launch import (
+    free_port_base,
+    read_ready_line,
+    sim_urls,
+    simulator_command,
+    spawn,
+    stop,
+)
 
 log = logging.getLogger("console.demo")
 
@@ -69,6 +67,8 @@ class SimFaultMenu:
         log.info("demo faults cleared")
 
     async def _call(self, method: str, path: str, body: object) -> None:
+        import httpx  # only when a fault is injected, not before the first frame
+
         try:
             async with asyncio.timeout(self.timeout_s):
                 async with httpx.AsyncClient(trust_env=False) as client:
@@ -152,113 +152,17 @@ def tick_demo_prerequisites(paths: StatePaths) -> None:
             )
 
 
-SIM_PORTS = 4
-"""The simulator listens on --port-base N .. N+3: dev, prod, legacy, vendor/admin."""
-
 STARTING_TEXT = "starting the simulator… (BOOP dev and prod, legacy, vendor load)"
 """What the health rows say until the simulator answers."""
-
-
-def free_port_base(count: int = SIM_PORTS, attempts: int = 20) -> int:
-    """A port N with N..N+count-1 all free on 127.0.0.1 now (checked by binding).
-
-    Picked before the simulator starts so the config can be built at once; the
-    simulator says so clearly if another program takes one in between.
-    """
-    for _ in range(attempts):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        if base + count > 65536:
-            continue
-        held: list[socket.socket] = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket()
-                held.append(sock)
-                sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for sock in held:
-                sock.close()
-        return base
-    raise SimulatorError(
-        f"found no {count} consecutive free ports on 127.0.0.1",
-        hint="Close some local servers and start the demo again.",
-    )
-
-
-def sim_urls(base: int) -> dict[str, str]:
-    """The simulator's URLs for ``--port-base base`` (as its ready line gives them)."""
-    host = "http://127.0.0.1"
-    return {
-        "dev_url": f"{host}:{base}",
-        "prod_url": f"{host}:{base + 1}",
-        "metrics_url": f"{host}:{base + 3}/metrics",
-        "admin_url": f"{host}:{base + 3}/_sim",
-    }
 
 
 READY_TIMEOUT_S = 20.0
 """How long the simulator may take to print its ready line."""
 
-
-def simulator_command(
-    *, routing_file: Path, rate: float, scenario: str | None, port_base: int
-) -> list[str]:
-    """`python -m console.sim` as the demo runs it (its documented command line).
-
-    --watch-parent and a stdin pipe only we hold: when this process dies, even by
-    SIGKILL, the simulator sees end of file and stops instead of running forever.
-    """
-    args = [sys.executable, "-m", "console.sim", "--json", "--watch-parent"]
-    args += ["--rate", str(rate), "--routing-file", str(routing_file)]
-    args += ["--port-base", str(port_base)]
-    if scenario is not None:
-        args += ["--scenario", scenario]
-    return args
-
-
-def read_ready_line(proc: subprocess.Popen[bytes], timeout_s: float) -> dict[str, Any]:
-    """Blocking: the simulator's JSON ready line; SimulatorError (and the process
-    ended) if it exits, says something else or takes longer than ``timeout_s``."""
-    assert proc.stdout is not None
-    buf = b""
-    ends = time.monotonic() + timeout_s
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while b"\n" not in buf:
-            left = ends - time.monotonic()
-            if left <= 0 or not sel.select(left):
-                proc.kill()
-                proc.wait(5)
-                raise SimulatorError(
-                    f"the simulator was not ready within {timeout_s:g} s",
-                    hint="See simulator.log in the demo's state directory.",
-                )
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
-                proc.wait(5)
-                raise SimulatorError(
-                    f"the simulator exited with code {proc.returncode} before ready",
-                    hint="See simulator.log in the demo's state directory, or run "
-                    "`boop-console sim` by hand to see its error.",
-                )
-            buf += chunk
-    line = buf.split(b"\n", 1)[0].decode("utf-8", "replace")
-    try:
-        info = json.loads(line)
-    except ValueError:
-        info = None
-    if not isinstance(info, dict) or info.get("event") != "ready":
-        proc.kill()
-        proc.wait(5)
-        raise SimulatorError(
-            f"the simulator did not report ready (got {line[:200]!r})",
-            hint="Run `boop-console sim` by hand to see its error.",
-        )
-    return info
+SEE_LOG = (
+    "See simulator.log in the demo's state directory, or run `boop-console sim` "
+    "by hand to see its error."
+)
 
 
 class SimulatorStart:
@@ -276,13 +180,10 @@ class SimulatorStart:
             scenario=scenario,
             port_base=self.port_base,
         )
-        with open(paths.root / "simulator.log", "ab") as log_file:
-            self.process = subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=log_file, stdin=subprocess.PIPE
-            )
+        self.process = spawn(command, log_path=paths.root / "simulator.log")
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim-ready")
         self._ready: Future[dict[str, Any]] = pool.submit(
-            read_ready_line, self.process, READY_TIMEOUT_S
+            read_ready_line, self.process, READY_TIMEOUT_S, hint=SEE_LOG
         )
         pool.shutdown(wait=False)
 
@@ -311,19 +212,7 @@ class SimulatorStart:
 
     def stop(self, timeout_s: float = 5.0) -> int | None:
         """SIGTERM, wait, SIGKILL if needed; the exit code."""
-        proc = self.process
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout_s)
-        for pipe in (proc.stdout, proc.stdin):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
-        return proc.returncode
+        return stop(self.process, timeout_s)
 
 
 def run_demo(

@@ -11,11 +11,7 @@ import logging
 import os
 import random
 import secrets
-import selectors
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +25,7 @@ from starlette.routing import Route
 
 from console.boop.models import mask
 from console.errors import SimulatorError
+from console.sim import launch
 from console.sim.faults import Fault, FaultKind, Faults
 from console.sim.scenario import Scenario, load_scenario, run_scenario
 from console.sim.server import ServedApp
@@ -374,20 +371,9 @@ class SimProcess:
         creds = self.info["credentials"]
         return {env: (c["vendor_id"], c["api_key"]) for env, c in creds.items()}
 
-    def stop(self, timeout_s: float = 5.0) -> int:
+    def stop(self, timeout_s: float = 5.0) -> int | None:
         """SIGTERM, wait, SIGKILL if needed; returns the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout_s)
-        for pipe in (self.process.stdout, self.process.stdin):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
-        return self.process.returncode
+        return launch.stop(self.process, timeout_s)
 
     def __enter__(self) -> SimProcess:
         return self
@@ -414,85 +400,14 @@ def start_simulator_process(
     Blocking (up to ``ready_timeout_s``); call it through ``asyncio.to_thread`` from
     a running loop. stderr (logs) goes to ``log_path`` or is discarded.
     """
-    # --watch-parent and a stdin pipe only we hold: when this process dies, even by
-    # SIGKILL, the child sees end of file and stops instead of running forever.
-    args = [sys.executable, "-m", "console.sim", "--json", "--watch-parent"]
-    args += ["--rate", str(rate)]
-    if routing_file is not None:
-        args += ["--routing-file", str(routing_file)]
-    if proxy_url is not None:
-        args += ["--proxy-url", proxy_url]
-    if seed is not None:
-        args += ["--seed", str(seed)]
-    if scenario is not None:
-        args += ["--scenario", scenario]
-    if port_base is not None:
-        args += ["--port-base", str(port_base)]
-    args += list(extra_args)
-    stderr: Any = subprocess.DEVNULL
-    if log_path is not None:
-        stderr = open(log_path, "ab")  # noqa: SIM115 - handed to the child
-    try:
-        proc = subprocess.Popen(
-            args,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            stdin=subprocess.PIPE,
-            env=dict(env) if env is not None else None,
-        )
-    finally:
-        if log_path is not None:
-            stderr.close()
-    try:
-        line = _read_line(proc, ready_timeout_s)
-    except SimulatorError:
-        _close_pipes(proc)
-        raise
-    try:
-        info = json.loads(line)
-    except ValueError:
-        info = None
-    if not isinstance(info, dict) or info.get("event") != "ready":
-        proc.kill()
-        proc.wait(5)
-        _close_pipes(proc)
-        raise SimulatorError(
-            f"the simulator process did not report ready (got {line[:200]!r})",
-            hint="Run `boop-console sim` by hand to see its error.",
-        )
-    return SimProcess(proc, info)
-
-
-def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
-    for pipe in (proc.stdout, proc.stdin):
-        if pipe is not None:
-            with contextlib.suppress(OSError):
-                pipe.close()
-
-
-def _read_line(proc: subprocess.Popen[bytes], timeout_s: float) -> str:
-    assert proc.stdout is not None
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    buf = b""
-    ends = time.monotonic() + timeout_s
-    try:
-        while b"\n" not in buf:
-            left = ends - time.monotonic()
-            if left <= 0 or not sel.select(left):
-                proc.kill()
-                proc.wait(5)
-                raise SimulatorError(
-                    f"the simulator was not ready within {timeout_s:g} s"
-                )
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
-                proc.wait(5)
-                raise SimulatorError(
-                    f"the simulator exited with code {proc.returncode} before ready",
-                    hint="Run `boop-console sim` by hand to see its error.",
-                )
-            buf += chunk
-    finally:
-        sel.close()
-    return buf.split(b"\n", 1)[0].decode("utf-8", "replace")
+    command = launch.simulator_command(
+        routing_file=routing_file,
+        proxy_url=proxy_url,
+        rate=rate,
+        seed=seed,
+        scenario=scenario,
+        port_base=port_base,
+        extra_args=extra_args,
+    )
+    proc = launch.spawn(command, log_path=log_path, env=env)
+    return SimProcess(proc, launch.read_ready_line(proc, ready_timeout_s))

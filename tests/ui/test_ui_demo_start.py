@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from console.demo import SimulatorStart, free_port_base, read_ready_line, sim_urls
+from console.demo import SimulatorStart
 from console.errors import SimulatorError
 from console.locations import StatePaths
+from console.sim.launch import free_port_base, read_ready_line, sim_urls
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -363,14 +363,24 @@ async def _ask_in_thread(
 ) -> bool:
     asker.attach(app, asyncio.get_running_loop())
     answer = asyncio.create_task(asyncio.to_thread(asker, "boop.prod.test"))
-    for _ in range(50):
-        await pilot.pause(0.05)
-        if isinstance(app.screen, ConfirmProductionScreen):
-            break
-    assert isinstance(app.screen, ConfirmProductionScreen)
-    assert "Connect to production host boop.prod.test?" in screen_text(app)
-    await pilot.press(key)
-    return await asyncio.wait_for(answer, 5)
+    question = "Connect to production host boop.prod.test?"
+    try:
+        # The dialog is pushed, then composed and painted: wait for its text (a
+        # loaded machine takes a few frames longer).
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, ConfirmProductionScreen) and (
+                question in screen_text(app)
+            ):
+                break
+        assert isinstance(app.screen, ConfirmProductionScreen)
+        assert question in screen_text(app)
+        await pilot.press(key)
+        return await asyncio.wait_for(answer, 5)
+    finally:
+        # A failed assertion must not leave the asker's thread waiting minutes
+        # for an answer (the event loop's shutdown waits for it).
+        asker.close()
 
 
 async def test_production_dialog_yes_and_no() -> None:

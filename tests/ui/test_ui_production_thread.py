@@ -31,13 +31,16 @@ async def test_question_from_a_thread_with_no_app_context_shows_and_answers() ->
             args=(lambda: answers.append(asker("boop.prod.test")),),
         )
         thread.start()
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if isinstance(app.screen, ConfirmProductionScreen):
-                break
-        assert isinstance(app.screen, ConfirmProductionScreen)
-        await pilot.press("y")
-        await asyncio.to_thread(thread.join, 5)
+        try:
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if isinstance(app.screen, ConfirmProductionScreen):
+                    break
+            assert isinstance(app.screen, ConfirmProductionScreen)
+            await pilot.press("y")
+            await asyncio.to_thread(thread.join, 5)
+        finally:
+            asker.close()  # never leave the thread waiting for an answer
         assert answers == [True]
         await settle(pilot)
         assert isinstance(app.screen, MainScreen)

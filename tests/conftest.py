@@ -21,3 +21,17 @@ def require_binary(name: str, package: str | None = None) -> str:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+MINIMAL_CONFIG = """
+state_dir = "{state}"
+[environments.dev]
+base_url = "http://127.0.0.1:9"
+ws_url = "ws://127.0.0.1:9"
+[environments.prod]
+base_url = "http://127.0.0.1:9"
+ws_url = "ws://127.0.0.1:9"
+production = true
+"""
+"""The smallest valid config (format with state=...): both environments point at a
+closed port on 127.0.0.1, so nothing is ever reached."""

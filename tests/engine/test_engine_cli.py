@@ -14,20 +14,12 @@ import pytest
 
 from console.cli import main
 from console.engine.lease import Lease
+from tests.conftest import MINIMAL_CONFIG
 
 pytestmark = pytest.mark.timeout(60)
 REPO = Path(__file__).resolve().parents[2]
 
-CONFIG = """
-state_dir = "{state}"
-[environments.dev]
-base_url = "http://127.0.0.1:9"
-ws_url = "ws://127.0.0.1:9"
-[environments.prod]
-base_url = "http://127.0.0.1:9"
-ws_url = "ws://127.0.0.1:9"
-production = true
-"""
+CONFIG = MINIMAL_CONFIG
 
 
 @pytest.fixture

@@ -24,20 +24,12 @@ from console.config import load_config
 from console.engine.journal import Journal
 from console.engine.model import Phase, Role
 from console.engine.runtime import build_engine
+from tests.conftest import MINIMAL_CONFIG
 
 pytestmark = pytest.mark.timeout(60)
 REPO = Path(__file__).resolve().parents[2]
 
-CONFIG = """
-state_dir = "{state}"
-[environments.dev]
-base_url = "http://127.0.0.1:9"
-ws_url = "ws://127.0.0.1:9"
-[environments.prod]
-base_url = "http://127.0.0.1:9"
-ws_url = "ws://127.0.0.1:9"
-production = true
-"""
+CONFIG = MINIMAL_CONFIG
 
 
 async def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:

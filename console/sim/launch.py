@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import selectors
 import signal
 import socket
@@ -143,18 +144,21 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float = 5.0) -> int | None:
     return proc.returncode
 
 
-def free_port_base(count: int = SIM_PORTS, attempts: int = 20) -> int:
+PICK_RANGE = (20000, 32000)
+"""Where pre-picked ports come from: below Linux's ephemeral range (32768-60999), so a
+server that binds port 0 meanwhile cannot be handed the same port."""
+
+
+def free_port_base(count: int = SIM_PORTS, attempts: int = 50) -> int:
     """A port N with N .. N+count-1 all free on 127.0.0.1 now (checked by binding).
 
-    Lets a host build its config before the simulator is up; the simulator says so
-    clearly if another program takes one of them in between.
+    Lets a host build its config before the simulator (or HAProxy, or Prometheus) is
+    up; the simulator says so clearly if another program takes one of them in
+    between.
     """
+    low, high = PICK_RANGE
     for _ in range(attempts):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        if base + count > 65536:
-            continue
+        base = random.randrange(low, high - count)
         held: list[socket.socket] = []
         try:
             for port in range(base, base + count):
@@ -168,7 +172,7 @@ def free_port_base(count: int = SIM_PORTS, attempts: int = 20) -> int:
                 sock.close()
         return base
     raise SimulatorError(
-        f"found no {count} consecutive free ports on 127.0.0.1",
+        f"found no {count} consecutive free ports on 127.0.0.1 in {low}-{high}",
         hint="Close some programs, or start the simulator with --port-base N.",
     )
 

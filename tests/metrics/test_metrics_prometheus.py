@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from prometheus_client.registry import Collector
 
 from console.errors import MetricsError
 from console.metrics.prometheus import PrometheusSource, window_text
+from console.sim.launch import free_port_base
 from tests.conftest import require_binary
 
 pytestmark = pytest.mark.timeout(60)
@@ -58,9 +58,9 @@ class SteadyLoad(Collector):
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    # Below the ephemeral range: the servers this test starts on port 0 meanwhile
+    # cannot be handed the same port.
+    return free_port_base(1)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from console.sim.launch import free_port_base
 from console.sim.simulator import Simulator
 from tests.conftest import require_binary
 
@@ -37,9 +37,9 @@ backend boop_cutover
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    # Below the ephemeral range: the servers this test starts on port 0 meanwhile
+    # cannot be handed the same port.
+    return free_port_base(1)
 
 
 async def test_vendor_load_through_haproxy_follows_its_weights(tmp_path: Path) -> None:
